@@ -1,0 +1,25 @@
+"""Global positions of given events: the one query the library's recorder API
+does not offer (it reads streams without positions, and the log without
+filtering by stream)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+
+def positions_of(recorder: ApplicationRecorder, originator_id: UUID) -> dict[int, int]:
+    """Map each version of a stream to its global position in the log."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        table = recorder.events_table_name
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT originator_version, rowid FROM {table} "  # noqa: S608 - table name is ours
+                "WHERE originator_id = ?",
+                (originator_id.hex,),
+            )
+            return {int(row[0]): int(row[1]) for row in cursor.fetchall()}
+    msg = f"positions_of is not implemented for {type(recorder).__name__}"
+    raise NotImplementedError(msg)
