@@ -84,10 +84,11 @@ class ClaimFilter:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[ClaimReading]
+    items: list[tuple[str, ClaimReading]]
     total: int
     end_cursor: str | None
     has_next: bool
+    position: int
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,8 @@ class Reader:
         page = [m for m in matches if m[0] >= start]
         chosen = page[:first]
         end_cursor = encode_cursor(chosen[-1][0]) if chosen else after
-        return Page([r for _, r in chosen], len(matches), end_cursor, len(page) > first)
+        items = [(encode_cursor(i), r) for i, r in chosen]
+        return Page(items, len(matches), end_cursor, len(page) > first, position)
 
     def sources(self) -> list[Source]:
         self.catalog.catch_up()

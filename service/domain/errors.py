@@ -1,7 +1,7 @@
 """Domain errors, each with a stable machine-readable code.
 
     DomainError
-    ├── InvalidInputError            INVALID_INPUT
+    ├── InvalidInputError            BAD_USER_INPUT
     ├── NotFoundError
     │   ├── ClaimNotFoundError       CLAIM_NOT_FOUND
     │   ├── SourceNotFoundError      SOURCE_NOT_FOUND
@@ -38,7 +38,7 @@ class InvalidInputError(DomainError):
     """Raised when a value breaks a rule of its type (an inverted interval, an
     empty quote)."""
 
-    code = "INVALID_INPUT"
+    code = "BAD_USER_INPUT"
 
 
 class NotFoundError(DomainError):

@@ -1,0 +1,132 @@
+"""The ASGI application: /graphql, /healthz, and the lifespan that opens the
+store once per process."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from service.api.context import Context
+from service.api.schema import build_schema
+from service.bootstrap import Services, build, close
+from service.settings import ApiKey, Settings
+
+MAX_JSON_NESTING = 64
+
+
+def find_key(settings: Settings, presented: str) -> ApiKey | None:
+    """Compare against every configured key in constant time per key."""
+    found = None
+    for secret, api_key in settings.api_keys.items():
+        if hmac.compare_digest(secret.encode(), presented.encode()):
+            found = api_key
+    return found
+
+
+def presented_key(request: Request | WebSocket) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+class LedgerGraphQL(GraphQL[Context, None]):
+    async def get_context(
+        self,
+        request: Request | WebSocket,
+        response: Response | WebSocket,  # noqa: ARG002 - the view's signature
+    ) -> Context:
+        services: Services = request.state.services
+        key = presented_key(request)
+        principal = find_key(services.settings, key) if key else None
+        return Context(services=services, principal=principal, presented_key=bool(key))
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Refuse what the stock decoder would turn into a 500: bytes that are
+        not UTF-8, JSON nested deeper than any GraphQL request needs, and
+        bodies that are not a JSON object."""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not UTF-8") from None
+        if _nesting(text) > MAX_JSON_NESTING:
+            raise HTTPException(400, "The request body is nested too deeply")
+        try:
+            value: Any = json.loads(text)
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(value, dict):
+            raise HTTPException(400, "The request body must be a JSON object")
+        variables = value.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise HTTPException(400, "variables must be a JSON object")
+        return value
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:  # noqa: ARG001
+        services = await run_in_threadpool(build, settings)
+        try:
+            yield {"services": services}
+        finally:
+            await run_in_threadpool(close, services)
+
+    graphql = LedgerGraphQL(
+        build_schema(settings),
+        graphql_ide="graphiql" if settings.dev else None,
+        allow_queries_via_get=True,
+        multipart_uploads_enabled=False,
+    )
+
+    async def healthz(request: Request) -> JSONResponse:
+        services: Services = request.state.services
+        position = await run_in_threadpool(services.ledger.last_position)
+        return JSONResponse({"status": "ok", "position": position})
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route(
+                "/graphql",
+                graphql,
+                methods=["GET", "POST"],
+                max_body_size=settings.max_body_bytes,
+            ),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,72 @@
+"""Every error a client sees carries ``extensions.code``; nothing unexpected
+leaks (no exception text, no stack trace).
+
+- DomainError raised by the ledger: its own code and details.
+- Errors raised with a code (permissions, limits): kept as they are.
+- Parse, validation and variable errors from graphql-core: a client code.
+- Anything else: 'Unexpected error.' with INTERNAL_SERVER_ERROR, logged here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from service.domain.errors import DomainError
+
+log = logging.getLogger("claims_ledger.api")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def classify(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        extensions = {k: _json_safe(v) for k, v in original.details.items()}
+        extensions["code"] = original.code
+        return _with(error, original.message, extensions)
+    if error.extensions and "code" in error.extensions:
+        return error
+    if original is None or isinstance(original, GraphQLError):
+        message = error.message
+        if message.startswith("Syntax Error"):
+            code = "GRAPHQL_PARSE_FAILED"
+        elif message.startswith("Variable"):
+            code = "BAD_USER_INPUT"
+        else:
+            code = "GRAPHQL_VALIDATION_FAILED"
+        return _with(error, message, {**(error.extensions or {}), "code": code})
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    return _with(
+        error, "Unexpected error.", {"code": "INTERNAL_SERVER_ERROR"}, mask=True
+    )
+
+
+def _with(
+    error: GraphQLError, message: str, extensions: dict[str, Any], *, mask: bool = False
+) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None if mask else error.original_error,
+        extensions=extensions,
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [classify(e) for e in result.errors]

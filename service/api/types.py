@@ -1,0 +1,491 @@
+"""GraphQL output types, built from readings. No rules here: every value is
+read from a ClaimReading, a Source or a history entry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import NewType
+from uuid import UUID
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.scalars import JSON
+
+from service.api.context import Info
+from service.api.ids import expect_id, global_id
+from service.domain.claim import ReportedBasis, StanceState
+from service.domain.source import Source as SourceAggregate
+from service.domain.status import ClaimStatus as DomainClaimStatus
+from service.domain.values import Document as DomainDocument
+from service.domain.values import LinkKind as DomainLinkKind
+from service.domain.values import Period as DomainPeriod
+from service.domain.values import Precision as DomainPrecision
+from service.domain.values import SourceKind as DomainSourceKind
+from service.domain.values import StanceKind as DomainStanceKind
+from service.readings import Basis, Change, ClaimReading, HistoryEntry
+
+Position = strawberry.scalar(
+    NewType("Position", int),
+    name="Position",
+    description="A global position in the event log; an integer beyond 32 bits.",
+    serialize=int,
+    parse_value=int,
+)
+
+StanceKind = strawberry.enum(DomainStanceKind, name="StanceKind")
+LinkKind = strawberry.enum(DomainLinkKind, name="LinkKind")
+SourceKind = strawberry.enum(DomainSourceKind, name="SourceKind")
+Precision = strawberry.enum(DomainPrecision, name="Precision")
+ClaimStatus = strawberry.enum(DomainClaimStatus, name="ClaimStatus")
+
+
+@strawberry.enum
+class ChainRole(Enum):
+    ORIGIN = "ORIGIN"
+    INTERMEDIARY = "INTERMEDIARY"
+    TELLER = "TELLER"
+
+
+@strawberry.interface(description="An object with a global id (Relay).")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="A span of days known to contain a moment.")
+class Period:
+    start: date | None
+    end: date | None
+    precision: Precision  # type: ignore[valid-type]
+
+    @classmethod
+    def of(cls, period: DomainPeriod) -> Period:
+        return cls(start=period.start, end=period.end, precision=period.precision)
+
+
+@strawberry.type
+class Document:
+    title: str | None
+    url: str | None
+    publisher: str | None
+    published: date | None
+
+    @classmethod
+    def of(cls, doc: DomainDocument | None) -> Document | None:
+        if doc is None:
+            return None
+        return cls(
+            title=doc.title,
+            url=doc.url,
+            publisher=doc.publisher,
+            published=doc.published,
+        )
+
+
+@strawberry.type(name="Source")
+class SourceNode(Node):
+    source: strawberry.Private[SourceAggregate]
+    known: strawberry.Private[Mapping[str, SourceAggregate]]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:  # type: ignore[override]
+        return strawberry.ID(global_id("Source", self.source.id))
+
+    @strawberry.field
+    def source_id(self) -> str:
+        return str(self.source.id)
+
+    @strawberry.field
+    def key(self) -> str | None:
+        return self.source.key
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.source.name
+
+    @strawberry.field
+    def kind(self) -> SourceKind:  # type: ignore[valid-type]
+        return self.source.kind
+
+    @strawberry.field
+    def anonymous(self) -> bool:
+        return self.source.anonymous
+
+    @strawberry.field
+    def descriptor(self) -> str | None:
+        return self.source.descriptor
+
+    @strawberry.field
+    def version(self) -> int:
+        return self.source.version
+
+    @strawberry.field
+    def affiliation(self) -> SourceNode | None:
+        parent_id = self.source.affiliation_id
+        parent = self.known.get(parent_id) if parent_id else None
+        return SourceNode(source=parent, known=self.known) if parent else None
+
+    @strawberry.field(description="Every stance this source took or passed on.")
+    async def statements(self, info: Info) -> list[Statement]:
+        reader = info.context.services.reader
+        found = await run_in_threadpool(reader.statements_of, self.source.id)
+        sources = {str(s.id): s for s in await run_in_threadpool(reader.sources)}
+        out = []
+        for statement in found:
+            reading = await run_in_threadpool(reader.claim, statement.claim.id)
+            assert reading is not None  # noqa: S101 - current readings always exist
+            out.append(
+                Statement(
+                    role=ChainRole(statement.role),
+                    claim=ClaimNode(reading=reading),
+                    stance=StanceNode(state=statement.stance, sources=sources),
+                )
+            )
+        return out
+
+
+@strawberry.type
+class ChainHop:
+    position: int
+    role: ChainRole
+    source: SourceNode
+
+
+@strawberry.type
+class Retraction:
+    reason: str
+    reported: Period
+
+
+@strawberry.type(name="Stance")
+class StanceNode:
+    state: strawberry.Private[StanceState]
+    sources: strawberry.Private[Mapping[str, SourceAggregate]]
+
+    @strawberry.field
+    def stance_id(self) -> str:
+        return self.state.stance_id
+
+    @strawberry.field
+    def kind(self) -> StanceKind:  # type: ignore[valid-type]
+        return self.state.kind
+
+    @strawberry.field(description="Who first said it: the chain's origin.")
+    def source(self) -> SourceNode:
+        return SourceNode(source=self.sources[self.state.origin_id], known=self.sources)
+
+    @strawberry.field(description="From the origin to the teller we read it from.")
+    def chain(self) -> list[ChainHop]:
+        last = len(self.state.chain) - 1
+        hops = []
+        for index, source_id in enumerate(self.state.chain):
+            role = (
+                ChainRole.ORIGIN
+                if index == 0
+                else ChainRole.TELLER
+                if index == last
+                else ChainRole.INTERMEDIARY
+            )
+            node = SourceNode(source=self.sources[source_id], known=self.sources)
+            hops.append(ChainHop(position=index, role=role, source=node))
+        return hops
+
+    @strawberry.field
+    def quote(self) -> str | None:
+        return self.state.quote
+
+    @strawberry.field
+    def note(self) -> str | None:
+        return self.state.note
+
+    @strawberry.field
+    def document(self) -> Document | None:
+        return Document.of(self.state.document)
+
+    @strawberry.field(description="When it was first said publicly.")
+    def reported(self) -> Period:
+        return Period.of(self.state.reported)
+
+    @strawberry.field(description="When the correction now in force was published.")
+    def revised(self) -> Period | None:
+        return Period.of(self.state.revised) if self.state.revised else None
+
+    @strawberry.field
+    def retraction(self) -> Retraction | None:
+        r = self.state.retraction
+        return (
+            Retraction(reason=r.reason, reported=Period.of(r.reported)) if r else None
+        )
+
+    @strawberry.field
+    def in_force(self) -> bool:
+        return self.state.in_force
+
+    @strawberry.field(
+        description="Recorded as independent of others via the same teller."
+    )
+    def independent(self) -> bool:
+        return self.state.independent
+
+
+@strawberry.type
+class Statement:
+    role: ChainRole
+    claim: ClaimNode
+    stance: StanceNode
+
+
+@strawberry.type
+class Status:
+    value: ClaimStatus  # type: ignore[valid-type]
+    rule_version: int
+    independent_affirming_voices: list[SourceNode]
+    opposing: int
+    no_evidence: int
+
+
+@strawberry.type
+class ReadBasis:
+    position: Position  # type: ignore[valid-type]
+    version: int | None
+    recorded_at: datetime | None
+    reported_by: date | None
+    reported_certain: bool | None
+
+
+@strawberry.type
+class ClaimLink:
+    link_id: str
+    kind: LinkKind  # type: ignore[valid-type]
+    note: str | None
+    from_claim_id: strawberry.ID
+    to_claim_id: strawberry.ID
+
+    @strawberry.field
+    async def from_claim(self, info: Info) -> ClaimNode:
+        return await load_claim(info, self.from_claim_id)
+
+    @strawberry.field
+    async def to_claim(self, info: Info) -> ClaimNode:
+        return await load_claim(info, self.to_claim_id)
+
+
+@strawberry.type
+class FieldChange:
+    path: str
+    before: JSON | None
+    after: JSON | None
+
+    @classmethod
+    def of(cls, change: Change) -> FieldChange:
+        return cls(path=change.path, before=change.before, after=change.after)
+
+
+@strawberry.type
+class HistoryEvent:
+    position: Position | None  # type: ignore[valid-type]
+    version: int
+    type: str
+    recorded_at: datetime
+    actor: str
+    idempotency_key: str | None
+    reason: str | None
+    reported: Period | None
+    payload: JSON
+    changes: list[FieldChange]
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryEvent:
+        return cls(
+            position=entry.position,
+            version=entry.version,
+            type=entry.event_type,
+            recorded_at=entry.recorded_at,
+            actor=entry.actor,
+            idempotency_key=entry.idempotency_key,
+            reason=entry.reason,
+            reported=Period.of(DomainPeriod.from_dict(entry.reported))
+            if entry.reported
+            else None,
+            payload=entry.payload,
+            changes=[FieldChange.of(c) for c in entry.changes],
+        )
+
+
+@strawberry.input(description="Which state to read: leave empty for now.")
+class AsOf:
+    version: int | None = None
+    recorded_at: datetime | None = strawberry.field(
+        default=None, description="What the ledger held at this recorded time."
+    )
+    reported_by: date | None = strawberry.field(
+        default=None, description="Only what had been said publicly by this day."
+    )
+    reported_certain: bool = strawberry.field(
+        default=True,
+        description="Count a statement only if known to be made by reportedBy "
+        "(false: also if it may have been).",
+    )
+
+
+@strawberry.type(name="Claim")
+class ClaimNode(Node):
+    reading: strawberry.Private[ClaimReading]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:  # type: ignore[override]
+        return strawberry.ID(global_id("Claim", self.reading.claim.id))
+
+    @strawberry.field
+    def claim_id(self) -> str:
+        return str(self.reading.claim.id)
+
+    @strawberry.field
+    def key(self) -> str | None:
+        return self.reading.claim.key
+
+    @strawberry.field
+    def text(self) -> str:
+        return self.reading.claim.text
+
+    @strawberry.field(description="The entities the claim is about.")
+    def about(self) -> list[str]:
+        return list(self.reading.claim.about)
+
+    @strawberry.field(description="When the claimed thing happened.")
+    def occurred(self) -> Period:
+        return Period.of(self.reading.claim.occurred)
+
+    @strawberry.field(description="The claim's version (its number of events).")
+    def version(self) -> int:
+        return self.reading.claim.version
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.reading.claim.created_on
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.reading.claim.modified_on
+
+    @strawberry.field
+    def status(self) -> Status:
+        verdict = self.reading.verdict
+        sources = self.reading.sources
+        return Status(
+            value=verdict.status,
+            rule_version=verdict.rule_version,
+            independent_affirming_voices=[
+                SourceNode(source=sources[g], known=sources)
+                for g in verdict.affirming_groups
+                if g in sources
+            ],
+            opposing=verdict.opposing,
+            no_evidence=verdict.no_evidence,
+        )
+
+    @strawberry.field
+    def stances(
+        self,
+        kinds: list[StanceKind] | None = None,  # type: ignore[valid-type]
+        include_retracted: bool = True,
+    ) -> list[StanceNode]:
+        return [
+            StanceNode(state=s, sources=self.reading.sources)
+            for s in self.reading.stances
+            if (kinds is None or s.kind in kinds) and (include_retracted or s.in_force)
+        ]
+
+    @strawberry.field(description="Links from this claim to others.")
+    def links(self) -> list[ClaimLink]:
+        claim_id = self.reading.claim.id
+        return [
+            _link(link.link_id, link.kind, link.note, claim_id, UUID(link.target_id))
+            for link in self.reading.claim.active_links()
+        ]
+
+    @strawberry.field(description="Links from other claims to this one (current).")
+    def linked_from(self) -> list[ClaimLink]:
+        return [
+            _link(
+                i.link.link_id,
+                i.link.kind,
+                i.link.note,
+                i.from_claim_id,
+                self.reading.claim.id,
+            )
+            for i in self.reading.incoming
+        ]
+
+    @strawberry.field(description="The state this reading shows.")
+    def basis(self) -> ReadBasis:
+        b: Basis = self.reading.basis
+        return ReadBasis(
+            position=self.reading.position,
+            version=b.version,
+            recorded_at=b.recorded_at,
+            reported_by=b.reported.day if b.reported else None,
+            reported_certain=b.reported.certain if b.reported else None,
+        )
+
+    @strawberry.field(description="Every event of the claim, oldest first.")
+    async def history(self, info: Info) -> list[HistoryEvent]:
+        reader = info.context.services.reader
+        entries = await run_in_threadpool(reader.history, self.reading.claim.id)
+        return [HistoryEvent.of(e) for e in entries]
+
+    @strawberry.field(description="What changed between two versions.")
+    async def diff(
+        self, info: Info, from_version: int, to_version: int
+    ) -> list[FieldChange]:
+        reader = info.context.services.reader
+        changes = await run_in_threadpool(
+            reader.diff, self.reading.claim.id, from_version, to_version
+        )
+        return [FieldChange.of(c) for c in changes]
+
+    @strawberry.field(
+        description="The same claim at another basis (null if unrecorded then)."
+    )
+    async def as_of(self, info: Info, basis: AsOf) -> ClaimNode | None:
+        return await read_claim(info, self.reading.claim.id, basis)
+
+
+def _link(
+    link_id: str, kind: DomainLinkKind, note: str | None, source: UUID, target: UUID
+) -> ClaimLink:
+    return ClaimLink(
+        link_id=link_id,
+        kind=kind,
+        note=note,
+        from_claim_id=strawberry.ID(global_id("Claim", source)),
+        to_claim_id=strawberry.ID(global_id("Claim", target)),
+    )
+
+
+def to_basis(as_of: AsOf | None) -> Basis:
+    if as_of is None:
+        return Basis()
+    reported = (
+        ReportedBasis(as_of.reported_by, as_of.reported_certain)
+        if as_of.reported_by
+        else None
+    )
+    return Basis(
+        version=as_of.version, recorded_at=as_of.recorded_at, reported=reported
+    )
+
+
+async def read_claim(
+    info: Info, claim_id: UUID, as_of: AsOf | None
+) -> ClaimNode | None:
+    reader = info.context.services.reader
+    reading = await run_in_threadpool(reader.claim, claim_id, to_basis(as_of))
+    return ClaimNode(reading=reading) if reading else None
+
+
+async def load_claim(info: Info, gid: str) -> ClaimNode:
+    node = await read_claim(info, expect_id(gid, "Claim"), None)
+    assert node is not None  # noqa: S101 - current readings always exist
+    return node

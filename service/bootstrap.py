@@ -1,0 +1,33 @@
+"""Composition root: builds the ledger, its catalog and reader from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.application import ClaimsLedger
+from service.catalog import Catalog
+from service.readings import Reader
+from service.seeding import load_seeds
+from service.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    ledger: ClaimsLedger
+    catalog: Catalog
+    reader: Reader
+
+
+def build(settings: Settings) -> Services:
+    """Open the store and bring the catalog up to the log's head. Blocking."""
+    ledger = ClaimsLedger(env=settings.ledger_env())
+    if settings.load_seeds:
+        load_seeds(ledger)
+    catalog = Catalog(ledger)
+    catalog.catch_up()
+    return Services(settings, ledger, catalog, Reader(ledger, catalog))
+
+
+def close(services: Services) -> None:
+    services.ledger.close()

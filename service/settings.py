@@ -1,0 +1,93 @@
+"""Settings, read from the environment once. Nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class Role(StrEnum):
+    READER = "reader"
+    EDITOR = "editor"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    principal: str
+    role: Role
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a running service is configured with.
+
+    ``api_keys`` maps a secret key to the principal it stands for; it is kept
+    out of ``repr`` so that settings can be logged.
+    """
+
+    db_path: str = "claims.sqlite"
+    api_keys: Mapping[str, ApiKey] = field(default_factory=dict, repr=False)
+    reads_need_key: bool = False
+    dev: bool = False
+    load_seeds: bool = True
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_body_bytes: int = 64_000
+    max_page_size: int = 100
+
+    def ledger_env(self) -> dict[str, str]:
+        """The event store's configuration, handed to the library explicitly."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": self.db_path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+
+
+def parse_api_keys(text: str) -> dict[str, ApiKey]:
+    """Parse ``key=principal:role`` entries separated by commas or newlines."""
+    keys: dict[str, ApiKey] = {}
+    for raw in text.replace("\n", ",").split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        secret, sep, rest = entry.partition("=")
+        principal, sep2, role = rest.partition(":")
+        if not sep or not sep2 or not secret or not principal:
+            msg = "CLAIMS_API_KEYS entries look like 'secret=principal:role'"
+            raise SettingsError(msg)
+        try:
+            keys[secret] = ApiKey(principal=principal, role=Role(role))
+        except ValueError:
+            msg = f"unknown role {role!r}: use 'reader' or 'editor'"
+            raise SettingsError(msg) from None
+    return keys
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    keys_text = env.get("CLAIMS_API_KEYS", "")
+    keys_file = env.get("CLAIMS_API_KEYS_FILE")
+    if keys_file:
+        keys_text += "\n" + Path(keys_file).read_text()
+    return Settings(
+        db_path=env.get("CLAIMS_DB", "claims.sqlite"),
+        api_keys=parse_api_keys(keys_text),
+        reads_need_key=env.get("CLAIMS_READS", "open").lower() == "key",
+        dev=_flag(env.get("CLAIMS_DEV"), False),
+        load_seeds=_flag(env.get("CLAIMS_LOAD_SEEDS"), True),
+    )
