@@ -1,0 +1,138 @@
+"""The status rule, on stances built directly (no store)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from service.domain.claim import Retraction, StanceState
+from service.domain.status import ClaimStatus, SourceFacts, derive_status
+from service.domain.values import Period, StanceKind
+
+WSJ, GUARDIAN = "wsj", "guardian"
+ANON_A, ANON_B = "anon-a", "anon-b"
+PENTAGON, US_GOV, RYDER = "pentagon", "us-gov", "ryder"
+
+SOURCES = {
+    WSJ: SourceFacts(anonymous=False, affiliation_id=None),
+    GUARDIAN: SourceFacts(anonymous=False, affiliation_id=None),
+    ANON_A: SourceFacts(anonymous=True, affiliation_id=None),
+    ANON_B: SourceFacts(anonymous=True, affiliation_id=None),
+    US_GOV: SourceFacts(anonymous=False, affiliation_id=None),
+    PENTAGON: SourceFacts(anonymous=False, affiliation_id=US_GOV),
+    RYDER: SourceFacts(anonymous=False, affiliation_id=PENTAGON),
+}
+
+
+def stance(
+    kind: StanceKind,
+    *chain: str,
+    independent: bool = False,
+    retracted: bool = False,
+) -> StanceState:
+    return StanceState(
+        stance_id=f"{kind}-{'-'.join(chain)}",
+        chain=tuple(chain),
+        independent=independent,
+        kind=kind,
+        quote=None,
+        document=None,
+        note=None,
+        reported=Period.day(date(2023, 10, 26)),
+        revised=None,
+        retraction=Retraction("withdrawn", Period.unknown()) if retracted else None,
+    )
+
+
+def status_of(*stances: StanceState) -> ClaimStatus:
+    return derive_status(stances, SOURCES).status
+
+
+def test_no_stances_is_unattested() -> None:
+    assert status_of() is ClaimStatus.UNATTESTED
+
+
+def test_one_affirming_chain_is_single_source() -> None:
+    assert (
+        status_of(stance(StanceKind.AFFIRMS, ANON_A, WSJ)) is ClaimStatus.SINGLE_SOURCE
+    )
+
+
+def test_two_anonymous_groups_through_the_same_outlet_are_one_source() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, ANON_A, WSJ), stance(StanceKind.AFFIRMS, ANON_B, WSJ)
+    )
+    assert verdict is ClaimStatus.SINGLE_SOURCE
+
+
+def test_anonymous_groups_recorded_as_independent_corroborate() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, ANON_A, WSJ),
+        stance(StanceKind.AFFIRMS, ANON_B, WSJ, independent=True),
+    )
+    assert verdict is ClaimStatus.CORROBORATED
+
+
+def test_two_outlets_on_their_own_account_corroborate() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, WSJ), stance(StanceKind.AFFIRMS, GUARDIAN)
+    )
+    assert verdict is ClaimStatus.CORROBORATED
+
+
+def test_one_outlet_retelling_another_is_not_corroboration() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, WSJ), stance(StanceKind.AFFIRMS, WSJ, GUARDIAN)
+    )
+    assert verdict is ClaimStatus.SINGLE_SOURCE
+
+
+def test_an_official_speaks_for_the_top_of_his_affiliation() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, RYDER), stance(StanceKind.AFFIRMS, US_GOV)
+    )
+    assert verdict is ClaimStatus.SINGLE_SOURCE
+
+
+def test_affirmed_and_disputed_is_contested() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, ANON_A, WSJ), stance(StanceKind.DISPUTES, US_GOV)
+    )
+    assert verdict is ClaimStatus.CONTESTED
+
+
+def test_affirmed_and_no_evidence_is_contested() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, WSJ), stance(StanceKind.NO_EVIDENCE, PENTAGON)
+    )
+    assert verdict is ClaimStatus.CONTESTED
+
+
+def test_only_denials_is_disputed() -> None:
+    assert status_of(stance(StanceKind.DENIES, US_GOV)) is ClaimStatus.DISPUTED
+
+
+def test_only_no_evidence_is_unsubstantiated() -> None:
+    assert (
+        status_of(stance(StanceKind.NO_EVIDENCE, RYDER)) is ClaimStatus.UNSUBSTANTIATED
+    )
+
+
+def test_all_affirmations_retracted_is_retracted() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, WSJ, retracted=True),
+        stance(StanceKind.QUALIFIES, GUARDIAN),
+    )
+    assert verdict is ClaimStatus.RETRACTED
+
+
+def test_qualifications_alone_leave_a_claim_unattested() -> None:
+    assert status_of(stance(StanceKind.QUALIFIES, WSJ)) is ClaimStatus.UNATTESTED
+
+
+def test_affiliation_cycles_do_not_hang() -> None:
+    looped = {
+        "a": SourceFacts(anonymous=False, affiliation_id="b"),
+        "b": SourceFacts(anonymous=False, affiliation_id="a"),
+    }
+    verdict = derive_status([stance(StanceKind.AFFIRMS, "a")], looped)
+    assert verdict.status is ClaimStatus.SINGLE_SOURCE
