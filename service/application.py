@@ -25,6 +25,7 @@ from service.domain.claim import Claim
 from service.domain.errors import (
     AlreadyExistsError,
     ClaimNotFoundError,
+    ConflictError,
     DomainError,
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -419,40 +420,42 @@ class ClaimsLedger(Application[UUID]):
         *,
         created: bool = False,
     ) -> WriteResult:
+        """Build the change and save it (with the key's record, if keyed).
+
+        A keyed write that loses a race to an identical one (the same key and
+        request) answers with the winner's result instead of an error.
+        """
         key = actor.idempotency_key
         if key is not None and not key.strip():
             raise InvalidInputError("an idempotency key cannot be blank")
-        fingerprint = hashlib.sha256(
-            json.dumps([command, payload], sort_keys=True, default=str).encode()
-        ).hexdigest()
-        if key:
-            replay = self._replay(actor.principal, key, fingerprint)
-            if replay is not None:
-                return replay
+        request = json.dumps([command, payload], sort_keys=True, default=str)
+        fingerprint = hashlib.sha256(request.encode()).hexdigest()
+        replay = self._replay(actor, fingerprint)
+        if replay is not None:
+            return replay
         with acting_as(actor.principal, key):
-            aggregate, created_id = build()
-            pending: list[Aggregate] = [aggregate]
-            if key:
-                pending.append(
-                    IdempotencyRecord(
-                        id=idempotency_id_for(actor.principal, key),
-                        fingerprint=fingerprint,
-                        aggregate_id=str(aggregate.id),
-                        version=aggregate.version,
-                        created_id=str(created_id) if created_id else None,
-                    )
-                )
             try:
-                recordings = self.save(*pending)
-            except IntegrityError:
+                aggregate, created_id = build()
+                pending: list[Aggregate] = [aggregate]
                 if key:
-                    replay = self._replay(actor.principal, key, fingerprint)
-                    if replay is not None:
-                        return replay
+                    pending.append(
+                        IdempotencyRecord(
+                            id=idempotency_id_for(actor.principal, key),
+                            fingerprint=fingerprint,
+                            aggregate_id=str(aggregate.id),
+                            version=aggregate.version,
+                            created_id=str(created_id) if created_id else None,
+                        )
+                    )
+                recordings = self.save(*pending)
+            except (ConflictError, IntegrityError) as error:
+                replay = self._replay(actor, fingerprint)
+                if replay is not None:
+                    return replay
+                if isinstance(error, ConflictError):
+                    raise
                 if created:
-                    raise AlreadyExistsError(
-                        "this key was taken concurrently"
-                    ) from None
+                    raise AlreadyExistsError("the key was taken concurrently") from None
                 raise VersionConflictError(
                     "another write reached this version first"
                 ) from None
@@ -464,8 +467,11 @@ class ClaimsLedger(Application[UUID]):
             created_id=created_id,
         )
 
-    def _replay(self, principal: str, key: str, fingerprint: str) -> WriteResult | None:
-        record_id = idempotency_id_for(principal, key)
+    def _replay(self, actor: Actor, fingerprint: str) -> WriteResult | None:
+        key = actor.idempotency_key
+        if not key:
+            return None
+        record_id = idempotency_id_for(actor.principal, key)
         try:
             record = self.repository.get(record_id)
         except AggregateNotFoundError:

@@ -83,7 +83,7 @@ class Server:
         raise RuntimeError("server did not become healthy in time")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no flushing; what was acknowledged must survive."""
+        """SIGKILL: no shutdown hooks; what was acknowledged must survive."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)

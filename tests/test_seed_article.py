@@ -226,7 +226,9 @@ def test_dates_are_only_as_precise_as_the_article(article: Reader) -> None:
     meeting = article.claim(claim_id_for(BEIRUT))
     training = article.claim(claim_id_for("iran-trained-500-militants"))
     israeli = article.claim(claim_id_for("iran-helped-hamas-before-war"))
-    assert meeting is not None and training is not None and israeli is not None
+    assert meeting is not None
+    assert training is not None
+    assert israeli is not None
     assert meeting.claim.occurred.to_dict() == {
         "start": "2023-10-02",
         "end": "2023-10-02",

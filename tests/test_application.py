@@ -1,0 +1,232 @@
+"""Use cases through ClaimsLedger on a real SQLite file."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from service.application import Actor, ClaimsLedger, WriteResult
+from service.domain.claim import ReportedBasis
+from service.domain.errors import (
+    AlreadyExistsError,
+    ClaimNotFoundError,
+    DomainError,
+    IdempotencyKeyReusedError,
+    SourceNotFoundError,
+    VersionConflictError,
+)
+from service.domain.ids import claim_id_for, source_id_for
+from service.domain.status import ClaimStatus
+from service.domain.values import Period, SourceKind, StanceKind
+from service.readings import Basis, Reader
+from tests.conftest import open_ledger
+
+ALICE = Actor("alice")
+BEIRUT = claim_id_for("quds-force-approved-attack-at-beirut-meeting")
+WSJ = source_id_for("wsj")
+
+
+def race(n: int, attempt: Callable[[], WriteResult]) -> list[WriteResult | DomainError]:
+    """Run ``attempt`` in n threads released together; collect each outcome."""
+    barrier = threading.Barrier(n)
+    outcomes: list[WriteResult | DomainError] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            outcome: WriteResult | DomainError = attempt()
+        except DomainError as error:
+            outcome = error
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def wsj_affirms(
+    ledger: ClaimsLedger, version: int, actor: Actor = ALICE
+) -> WriteResult:
+    return ledger.record_stance(
+        actor,
+        BEIRUT,
+        expected_version=version,
+        kind=StanceKind.AFFIRMS,
+        chain=[WSJ],
+        reported=Period.day(date(2023, 10, 27)),
+        quote="a new report",
+    )
+
+
+def test_concurrent_writers_with_the_same_version_one_wins(
+    seeded: ClaimsLedger, db_path: Path
+) -> None:
+    # Two ledgers on one file behave as two service instances would.
+    other = open_ledger(db_path)
+    version = seeded.get_claim(BEIRUT).version
+    ledgers = iter([seeded, other, seeded, other])
+    lock = threading.Lock()
+
+    def attempt() -> WriteResult:
+        with lock:
+            ledger = next(ledgers)
+        return wsj_affirms(ledger, version)
+
+    outcomes = race(4, attempt)
+    wins = [o for o in outcomes if isinstance(o, WriteResult)]
+    conflicts = [o for o in outcomes if isinstance(o, VersionConflictError)]
+    assert len(wins) == 1
+    assert len(conflicts) == 3
+    assert seeded.get_claim(BEIRUT).version == version + 1
+    other.close()
+
+
+def test_a_stale_version_is_a_conflict_that_names_both_versions(
+    seeded: ClaimsLedger,
+) -> None:
+    version = seeded.get_claim(BEIRUT).version
+    wsj_affirms(seeded, version)
+    with pytest.raises(VersionConflictError) as caught:
+        wsj_affirms(seeded, version)
+    assert caught.value.details == {
+        "expected_version": version,
+        "actual_version": version + 1,
+    }
+
+
+def test_a_retried_write_with_the_same_key_is_recorded_once(
+    seeded: ClaimsLedger,
+) -> None:
+    keyed = Actor("alice", idempotency_key="retry-1")
+    version = seeded.get_claim(BEIRUT).version
+    first = wsj_affirms(seeded, version, keyed)
+    second = wsj_affirms(seeded, version, keyed)
+    assert not first.replayed
+    assert second.replayed
+    assert (second.position, second.version, second.created_id) == (
+        first.position,
+        first.version,
+        first.created_id,
+    )
+    assert seeded.get_claim(BEIRUT).version == version + 1
+
+
+def test_concurrent_retries_with_one_key_record_once(seeded: ClaimsLedger) -> None:
+    keyed = Actor("alice", idempotency_key="retry-race")
+    version = seeded.get_claim(BEIRUT).version
+    outcomes = race(4, lambda: wsj_affirms(seeded, version, keyed))
+    assert all(isinstance(o, WriteResult) for o in outcomes), outcomes
+    positions = {o.position for o in outcomes if isinstance(o, WriteResult)}
+    assert len(positions) == 1
+    assert seeded.get_claim(BEIRUT).version == version + 1
+
+
+def test_a_key_reused_for_another_request_is_refused(seeded: ClaimsLedger) -> None:
+    keyed = Actor("alice", idempotency_key="reused")
+    version = seeded.get_claim(BEIRUT).version
+    wsj_affirms(seeded, version, keyed)
+    with pytest.raises(IdempotencyKeyReusedError):
+        seeded.correct_wording(
+            keyed, BEIRUT, expected_version=version + 1, text="Other.", reason="x"
+        )
+
+
+def test_idempotency_keys_belong_to_their_principal(seeded: ClaimsLedger) -> None:
+    version = seeded.get_claim(BEIRUT).version
+    wsj_affirms(seeded, version, Actor("alice", "shared"))
+    with pytest.raises(VersionConflictError):
+        wsj_affirms(seeded, version, Actor("carol", "shared"))
+
+
+def test_a_failed_write_records_nothing(seeded: ClaimsLedger) -> None:
+    before = seeded.last_position()
+    with pytest.raises(SourceNotFoundError):
+        seeded.record_stance(
+            ALICE,
+            BEIRUT,
+            expected_version=seeded.get_claim(BEIRUT).version,
+            kind=StanceKind.DENIES,
+            chain=[UUID(int=7)],
+            reported=Period.unknown(),
+        )
+    assert seeded.last_position() == before
+
+
+def test_unknown_claims_are_not_found(seeded: ClaimsLedger) -> None:
+    with pytest.raises(ClaimNotFoundError):
+        seeded.correct_wording(
+            ALICE, UUID(int=1), expected_version=1, text="x", reason="y"
+        )
+
+
+def test_a_source_key_is_taken_once(seeded: ClaimsLedger) -> None:
+    with pytest.raises(AlreadyExistsError):
+        seeded.register_source(
+            ALICE, key="wsj", name="WSJ again", kind=SourceKind.OUTLET, anonymous=False
+        )
+
+
+def test_every_event_carries_actor_and_key(seeded: ClaimsLedger) -> None:
+    version = seeded.get_claim(BEIRUT).version
+    wsj_affirms(seeded, version, Actor("alice", "k-42"))
+    last = seeded.stream(BEIRUT)[-1]
+    assert (last.event.actor, last.event.idempotency_key) == ("alice", "k-42")
+    assert last.position == seeded.last_position() - 1  # the key's record follows
+
+
+def test_a_retraction_then_reads_on_both_clocks(
+    seeded: ClaimsLedger, reader: Reader
+) -> None:
+    """A hypothetical retraction, published 1 November, of the Hamas and Hezbollah
+    officials' account (not in the article: it exercises the two clocks)."""
+    from service.readings import Basis
+
+    claim = seeded.get_claim(BEIRUT)
+    affirming = next(
+        s for s in claim.stances.values() if s.revisions[0].kind.value == "AFFIRMS"
+    )
+    before = reader.history(BEIRUT)[-1].recorded_at
+    seeded.retract_stance(
+        ALICE,
+        BEIRUT,
+        expected_version=claim.version,
+        stance_id=UUID(affirming.stance_id),
+        reason="the officials withdrew their account",
+        reported=Period.day(date(2023, 11, 1)),
+    )
+
+    def status(basis: Basis) -> ClaimStatus:
+        reading = reader.claim(BEIRUT, basis)
+        assert reading is not None
+        return reading.verdict.status
+
+    october = ReportedBasis(date(2023, 10, 31))
+    november = ReportedBasis(date(2023, 11, 1))
+    assert status(Basis()) is ClaimStatus.RETRACTED
+    assert status(Basis(reported=october)) is ClaimStatus.CONTESTED
+    assert status(Basis(reported=november)) is ClaimStatus.RETRACTED
+    assert status(Basis(recorded_at=before, reported=november)) is ClaimStatus.CONTESTED
+    assert reader.history(BEIRUT)[-1].reason == "the officials withdrew their account"
+
+
+def test_store_commits_are_fsynced(seeded: ClaimsLedger) -> None:
+    recorder = seeded.recorder
+    with recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA synchronous")
+        (level,) = cursor.fetchone()
+        cursor.execute("PRAGMA journal_mode")
+        (mode,) = cursor.fetchone()
+    assert (level, mode) == (
+        2,
+        "wal",
+    )  # FULL: an acknowledged commit survives power loss
