@@ -54,7 +54,23 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> Server:
         env = {**os.environ, "CLAIMS_API_KEYS": API_KEYS, **self.env}
-        self.process = subprocess.Popen(
+        log = self.db.with_name(self.db.name + f".{self.port}.log")
+        with log.open("wb") as sink:
+            self.process = self._spawn(env, sink)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"server did not become healthy:\n{log.read_text()}")
+
+    def _spawn(self, env: dict[str, str], sink: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -66,21 +82,9 @@ class Server:
                 str(self.port),
             ],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"server exited early:\n{err}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.kill()
-        raise RuntimeError("server did not become healthy in time")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks; what was acknowledged must survive."""

@@ -17,8 +17,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from service.api.context import Context
+from service.api.errors import classify
 from service.api.schema import build_schema
 from service.bootstrap import Services, build, close
 from service.settings import ApiKey, Settings
@@ -74,6 +77,15 @@ class LedgerGraphQL(GraphQL[Context, None]):
         key = presented_key(request)
         principal = find_key(services.settings, key) if key else None
         return Context(services=services, principal=principal, presented_key=bool(key))
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Parse and validation failures skip schema extensions; give every
+        error its code here, where all results pass."""
+        if result.errors:
+            result.errors = [classify(e) for e in result.errors]
+        return await super().process_result(request, result)
 
     def decode_json(self, data: str | bytes) -> object:
         """Refuse what the stock decoder would turn into a 500: bytes that are

@@ -28,13 +28,14 @@ def _json_safe(value: Any) -> Any:
 
 
 def classify(error: GraphQLError) -> GraphQLError:
+    """Idempotent: an error that already has a code is returned as it is."""
     original = error.original_error
+    if error.extensions and "code" in error.extensions:
+        return error
     if isinstance(original, DomainError):
         extensions = {k: _json_safe(v) for k, v in original.details.items()}
         extensions["code"] = original.code
         return _with(error, original.message, extensions)
-    if error.extensions and "code" in error.extensions:
-        return error
     if original is None or isinstance(original, GraphQLError):
         message = error.message
         if message.startswith("Syntax Error"):
@@ -65,6 +66,9 @@ def _with(
 
 
 class ErrorCodes(SchemaExtension):
+    """Codes for errors of executed operations, for callers of the schema
+    itself; the HTTP view classifies again to cover parse and validation."""
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result

@@ -48,6 +48,7 @@ from service.api.inputs import (
 from service.api.limits import document_limits
 from service.api.permissions import READ, WRITE
 from service.api.types import (
+    POSITION_SCALAR,
     AsOf,
     ClaimNode,
     ClaimStatus,
@@ -443,7 +444,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=[ClaimNode, SourceNode],
-        config=StrawberryConfig(disable_field_suggestions=True),
+        config=StrawberryConfig(
+            disable_field_suggestions=True, scalar_map={Position: POSITION_SCALAR}
+        ),
         extensions=[
             lambda: ParserCache(maxsize=256),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

@@ -26,8 +26,8 @@ from service.domain.values import SourceKind as DomainSourceKind
 from service.domain.values import StanceKind as DomainStanceKind
 from service.readings import Basis, Change, ClaimReading, HistoryEntry
 
-Position = strawberry.scalar(
-    NewType("Position", int),
+Position = NewType("Position", int)
+POSITION_SCALAR = strawberry.scalar(
     name="Position",
     description="A global position in the event log; an integer beyond 32 bits.",
     serialize=int,
@@ -247,7 +247,7 @@ class Status:
 
 @strawberry.type
 class ReadBasis:
-    position: Position  # type: ignore[valid-type]
+    position: Position
     version: int | None
     recorded_at: datetime | None
     reported_by: date | None
@@ -284,7 +284,7 @@ class FieldChange:
 
 @strawberry.type
 class HistoryEvent:
-    position: Position | None  # type: ignore[valid-type]
+    position: Position | None
     version: int
     type: str
     recorded_at: datetime

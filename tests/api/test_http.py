@@ -1,0 +1,382 @@
+"""The API over real HTTP, against the real server process on a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql
+
+BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
+
+CLAIM_VERSION = "query($key: String!) { claim(key: $key) { id version } }"
+PROPOSE = """
+mutation($input: ProposeClaimInput!) {
+  proposeClaim(input: $input) { version position replayed claim { id key text } }
+}"""
+RECORD_STANCE = """
+mutation($input: RecordStanceInput!) {
+  recordStance(input: $input) {
+    version position replayed stanceId
+    claim { status { value } stances { kind source { name } } }
+  }
+}"""
+WHO_DISPUTES = """
+query($key: String!) {
+  claim(key: $key) {
+    text
+    status { value ruleVersion }
+    stances(kinds: [DISPUTES, DENIES, NO_EVIDENCE]) {
+      kind quote chain { role source { name anonymous descriptor } }
+    }
+    asOf(basis: {reportedBy: "2023-10-20", reportedCertain: false}) {
+      status { value }
+    }
+  }
+}"""
+
+
+def claim_state(client: httpx.Client, key: str = BEIRUT) -> dict[str, Any]:
+    body = gql(client, CLAIM_VERSION, {"key": key})
+    claim: dict[str, Any] = body["data"]["claim"]
+    return claim
+
+
+def source_id(client: httpx.Client, key: str) -> str:
+    body = gql(client, "{ sources { id key } }")
+    return next(s["id"] for s in body["data"]["sources"] if s["key"] == key)
+
+
+def test_health_reports_the_log_position(client: httpx.Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["position"] >= 38
+
+
+def test_the_served_api_lists_the_seed_claims(client: httpx.Client) -> None:
+    body = gql(client, "{ claims(first: 50) { totalCount edges { node { key } } } }")
+    keys = [e["node"]["key"] for e in body["data"]["claims"]["edges"]]
+    assert BEIRUT in keys
+    assert body["data"]["claims"]["totalCount"] >= 9
+
+
+def test_who_disputes_the_beirut_meeting_over_http(client: httpx.Client) -> None:
+    claim = gql(client, WHO_DISPUTES, {"key": BEIRUT})["data"]["claim"]
+    (dispute,) = claim["stances"]
+    assert dispute["kind"] == "DISPUTES"
+    assert [h["source"]["name"] for h in dispute["chain"]] == [
+        "Senior US officials and others",
+        "Ukrainska Pravda",
+    ]
+    assert [h["role"] for h in dispute["chain"]] == ["ORIGIN", "TELLER"]
+    assert claim["asOf"]["status"]["value"] == "CONTESTED"
+
+
+def test_cursor_pages_walk_every_claim_once(client: httpx.Client) -> None:
+    seen: list[str] = []
+    after = None
+    query = """query($after: String) { claims(first: 4, after: $after) {
+        edges { node { key } } pageInfo { hasNextPage endCursor } } }"""
+    while True:
+        page = gql(client, query, {"after": after})["data"]["claims"]
+        seen += [e["node"]["key"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) >= 9
+
+
+def test_claims_filter_by_status_entity_source_and_text(client: httpx.Client) -> None:
+    query = """query($s: ClaimStatus, $e: String, $src: ID, $t: String) {
+        claims(status: $s, entity: $e, sourceId: $src, text: $t) {
+            edges { node { key } } } }"""
+
+    def keys(**variables: Any) -> set[str]:
+        body = gql(client, query, variables)
+        return {e["node"]["key"] for e in body["data"]["claims"]["edges"]}
+
+    assert keys(s="UNSUBSTANTIATED") >= {
+        "training-was-preparation-for-7-october",
+        "iran-directly-involved-in-attack",
+    }
+    assert BEIRUT in keys(e="Hezbollah")
+    assert keys(src=source_id(client, "israeli-army")) == {
+        "iran-helped-hamas-before-war",
+        "iran-helps-hamas-with-intelligence-now",
+    }
+    assert keys(t="Beirut") == {BEIRUT}
+
+
+def test_a_write_without_a_key_is_refused(client: httpx.Client) -> None:
+    before = client.get("/healthz").json()["position"]
+    body = gql(client, PROPOSE, {"input": {"text": "Unauthorised claim."}})
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert body["data"] is None
+    assert client.get("/healthz").json()["position"] == before
+
+
+def test_a_reader_key_cannot_write(client: httpx.Client) -> None:
+    body = gql(client, PROPOSE, {"input": {"text": "Reader claim."}}, key=READER_KEY)
+    assert error_codes(body) == ["FORBIDDEN"]
+
+
+def test_a_query_nested_50_levels_is_refused(client: httpx.Client) -> None:
+    inner = "id"
+    for _ in range(25):
+        inner = f"linkedFrom {{ fromClaim {{ {inner} }} }}"
+    response = client.post(
+        "/graphql", json={"query": f'{{ claim(key: "{BEIRUT}") {{ {inner} }} }}'}
+    )
+    assert response.status_code == 200
+    assert error_codes(response.json()) == ["QUERY_TOO_DEEP"]
+
+
+def test_fragment_fan_out_is_refused_without_expanding_it(server: Server) -> None:
+    fragments = ["fragment F0 on Query { position }"]
+    fragments += [
+        f"fragment F{i} on Query {{ ...F{i - 1} a{i}: position ...F{i - 1} }}"
+        for i in range(1, 31)
+    ]
+    document = "query { ...F30 }\n" + "\n".join(fragments)
+    # The bound guards against a hang; the answer comes in milliseconds.
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        response = http.post("/graphql", json={"query": document})
+    assert response.status_code == 200
+    assert error_codes(response.json()) == ["TOO_MANY_ALIASES"]
+
+
+def test_too_many_aliases_are_refused(client: httpx.Client) -> None:
+    aliases = " ".join(f"p{i}: position" for i in range(40))
+    response = client.post("/graphql", json={"query": f"{{ {aliases} }}"})
+    assert error_codes(response.json()) == ["TOO_MANY_ALIASES"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[1, 2]", 400),
+        (b"null", 400),
+        (b'{"query": "{ position }", "variables": [1]}', 400),
+        (b"\xff\xfe\x00", 400),
+        (b"[" * 100_000 + b"]" * 100_000, 413),
+        (b"[" * 1000 + b"]" * 1000, 400),
+        (b"{not json", 400),
+    ],
+)
+def test_malformed_bodies_are_client_errors(
+    client: httpx.Client, body: bytes, status: int
+) -> None:
+    response = client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == status
+    assert "Traceback" not in response.text
+
+
+def test_syntax_and_validation_errors_carry_codes(client: httpx.Client) -> None:
+    assert error_codes(client.post("/graphql", json={"query": "{"}).json()) == [
+        "GRAPHQL_PARSE_FAILED"
+    ]
+    body = client.post("/graphql", json={"query": "{ nope }"}).json()
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+    body = gql(client, "query($k: String!) { claim(key: $k) { id } }", {"k": 5})
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_unknown_and_malformed_ids_have_codes(client: httpx.Client) -> None:
+    query = "query($id: ID!) { claim(id: $id) { text } }"
+    unknown = "Q2xhaW06MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAx"
+    assert error_codes(gql(client, query, {"id": unknown})) == ["CLAIM_NOT_FOUND"]
+    assert error_codes(gql(client, query, {"id": "not-an-id"})) == ["BAD_USER_INPUT"]
+
+
+def test_node_resolves_claims_and_sources(client: httpx.Client) -> None:
+    claim_id = claim_state(client)["id"]
+    query = """query($id: ID!) { node(id: $id) { __typename id
+        ... on Claim { key } ... on Source { name } } }"""
+    node = gql(client, query, {"id": claim_id})["data"]["node"]
+    assert (node["__typename"], node["key"]) == ("Claim", BEIRUT)
+    wsj = gql(client, query, {"id": source_id(client, "wsj")})["data"]["node"]
+    assert (wsj["__typename"], wsj["name"]) == ("Source", "The Wall Street Journal")
+
+
+def test_two_writers_with_the_same_version_one_wins(server: Server) -> None:
+    async def both() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            state = (
+                await http.post(
+                    "/graphql",
+                    json={
+                        "query": CLAIM_VERSION,
+                        "variables": {"key": "iranian-leaders-surprised"},
+                    },
+                )
+            ).json()["data"]["claim"]
+            sources = await http.post(
+                "/graphql", json={"query": "{ sources { id key } }"}
+            )
+            wsj = next(
+                s["id"] for s in sources.json()["data"]["sources"] if s["key"] == "wsj"
+            )
+
+            def attempt(quote: str) -> Any:
+                variables = {
+                    "input": {
+                        "claimId": state["id"],
+                        "expectedVersion": state["version"],
+                        "kind": "AFFIRMS",
+                        "chain": [wsj],
+                        "quote": quote,
+                        "reported": {"precision": "DAY", "start": "2023-10-27"},
+                    }
+                }
+                return http.post(
+                    "/graphql",
+                    json={"query": RECORD_STANCE, "variables": variables},
+                    headers={"Authorization": f"Bearer {EDITOR_KEY}"},
+                )
+
+            responses = await asyncio.gather(attempt("first"), attempt("second"))
+            return [r.json() for r in responses]
+
+    results = asyncio.run(both())
+    winners = [r for r in results if r.get("data") and r["data"]["recordStance"]]
+    losers = [error_codes(r) for r in results if r.get("errors")]
+    assert len(winners) == 1
+    assert losers == [["VERSION_CONFLICT"]]
+
+
+def test_a_retried_mutation_is_recorded_once(client: httpx.Client) -> None:
+    variables = {"input": {"text": "A claim sent twice.", "idempotencyKey": "twice-1"}}
+    first = gql(client, PROPOSE, variables, key=EDITOR_KEY)["data"]["proposeClaim"]
+    second = gql(client, PROPOSE, variables, key=EDITOR_KEY)["data"]["proposeClaim"]
+    assert (first["replayed"], second["replayed"]) == (False, True)
+    assert second["position"] == first["position"]
+    assert second["claim"]["id"] == first["claim"]["id"]
+    body = gql(client, 'query { claims(text: "A claim sent twice") { totalCount } }')
+    assert body["data"]["claims"]["totalCount"] == 1
+
+
+def test_editing_a_claim_end_to_end(client: httpx.Client) -> None:
+    created = gql(
+        client,
+        PROPOSE,
+        {
+            "input": {
+                "text": "The meeting was in Damascus.",
+                "key": "meeting-in-damascus",
+                "about": ["Quds Force"],
+                "occurred": {"precision": "DAY", "start": "2023-10-02"},
+            }
+        },
+        key=EDITOR_KEY,
+    )["data"]["proposeClaim"]
+    claim_id = created["claim"]["id"]
+    stance = gql(
+        client,
+        RECORD_STANCE,
+        {
+            "input": {
+                "claimId": claim_id,
+                "expectedVersion": 1,
+                "kind": "AFFIRMS",
+                "chain": [source_id(client, "wsj")],
+                "reported": {"precision": "DAY", "start": "2023-10-30"},
+                "quote": "in Damascus",
+            }
+        },
+        key=EDITOR_KEY,
+    )["data"]["recordStance"]
+    assert stance["claim"]["status"]["value"] == "SINGLE_SOURCE"
+
+    retract = """mutation($input: RetractStanceInput!) {
+        retractStance(input: $input) { version claim { status { value } } } }"""
+    retracted = gql(
+        client,
+        retract,
+        {
+            "input": {
+                "claimId": claim_id,
+                "expectedVersion": 2,
+                "stanceId": stance["stanceId"],
+                "reason": "WSJ withdrew it",
+                "reported": {"precision": "DAY", "start": "2023-11-02"},
+            }
+        },
+        key=EDITOR_KEY,
+    )
+    assert retracted["data"]["retractStance"]["claim"]["status"]["value"] == "RETRACTED"
+
+    fix = """mutation($input: CorrectClaimWordingInput!) {
+        correctClaimWording(input: $input) { version claim { text } } }"""
+    fixed = gql(
+        client,
+        fix,
+        {
+            "input": {
+                "claimId": claim_id,
+                "expectedVersion": 3,
+                "text": "The meeting took place in Damascus.",
+                "reason": "typo in our entry",
+            }
+        },
+        key=EDITOR_KEY,
+    )["data"]["correctClaimWording"]
+    assert fixed == {
+        "version": 4,
+        "claim": {"text": "The meeting took place in Damascus."},
+    }
+
+    history = gql(
+        client,
+        """query($id: ID!) { claim(id: $id) {
+        history { version type actor reason }
+        diff(fromVersion: 1, toVersion: 4) { path before after } } }""",
+        {"id": claim_id},
+    )
+    claim = history["data"]["claim"]
+    assert [(h["type"], h["actor"], h["reason"]) for h in claim["history"]] == [
+        ("Claim.Proposed", "alice", None),
+        ("Claim.StanceRecorded", "alice", None),
+        ("Claim.StanceRetracted", "alice", "WSJ withdrew it"),
+        ("Claim.WordingCorrected", "alice", "typo in our entry"),
+    ]
+    text_change = next(c for c in claim["diff"] if c["path"] == "text")
+    assert text_change["before"] == "The meeting was in Damascus."
+
+
+def test_business_rule_errors_carry_codes(client: httpx.Client) -> None:
+    state = claim_state(client, "iran-regularly-trains-militants")
+    link = """mutation($input: LinkClaimsInput!) {
+        linkClaims(input: $input) { version } }"""
+    body = gql(
+        client,
+        link,
+        {
+            "input": {
+                "claimId": state["id"],
+                "expectedVersion": state["version"],
+                "targetId": state["id"],
+                "kind": "SAME_AS",
+            }
+        },
+        key=EDITOR_KEY,
+    )
+    assert error_codes(body) == ["SELF_LINK"]
+    body = gql(
+        client,
+        link,
+        {
+            "input": {
+                "claimId": state["id"],
+                "expectedVersion": state["version"] + 5,
+                "targetId": claim_state(client)["id"],
+                "kind": "CORROBORATES",
+            }
+        },
+        key=EDITOR_KEY,
+    )
+    assert error_codes(body) == ["VERSION_CONFLICT"]
