@@ -23,7 +23,7 @@ def build(settings: Settings) -> Services:
     """Open the store and bring the catalog up to the log's head. Blocking."""
     ledger = ClaimsLedger(env=settings.ledger_env())
     if settings.load_seeds:
-        load_seeds(ledger)
+        load_seeds(ledger, settings.seeds_dir)
     catalog = Catalog(ledger)
     catalog.catch_up()
     return Services(settings, ledger, catalog, Reader(ledger, catalog))

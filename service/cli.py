@@ -13,7 +13,7 @@ from service import settings as settings_module
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="claims-ledger")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
 
     export = commands.add_parser("export-schema", help="write schema/ from the code")
     export.add_argument("--check", action="store_true", help="fail if schema/ is stale")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     if args.command == "serve":
         return _serve(args)
@@ -72,7 +75,7 @@ def _load_seeds(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     ledger = ClaimsLedger(env=settings.ledger_env())
-    report = load_seeds(ledger)
+    report = load_seeds(ledger, settings.seeds_dir)
     print(f"recorded {report.recorded} events; log position {report.position}")  # noqa: T201
     return 0
 

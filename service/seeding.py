@@ -17,9 +17,9 @@ from service.application import Actor, ClaimsLedger
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for, link_id_for, source_id_for, stance_id_for
 from service.domain.values import Document, LinkKind, Period, SourceKind, StanceKind
+from service.settings import DEFAULT_SEEDS_DIR
 
 SEED_ACTOR = Actor(principal="seed-loader")
-DEFAULT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SeedReport:
     position: int
 
 
-def load_seeds(ledger: ClaimsLedger, seeds_dir: Path = DEFAULT_SEEDS) -> SeedReport:
+def load_seeds(ledger: ClaimsLedger, seeds_dir: Path = DEFAULT_SEEDS_DIR) -> SeedReport:
     sources = json.loads((seeds_dir / "sources.json").read_text())["sources"]
     data = json.loads((seeds_dir / "claims.json").read_text())
     documents: dict[str, Any] = data["documents"]

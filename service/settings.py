@@ -20,6 +20,20 @@ class ApiKey:
     role: Role
 
 
+DEFAULT_SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+# Every variable from_environ reads; docker-compose.yml is checked against it.
+ENV_VARS = (
+    "CLAIMS_DB",
+    "CLAIMS_API_KEYS",
+    "CLAIMS_API_KEYS_FILE",
+    "CLAIMS_READS",
+    "CLAIMS_DEV",
+    "CLAIMS_LOAD_SEEDS",
+    "CLAIMS_SEEDS_DIR",
+)
+
+
 class SettingsError(ValueError):
     pass
 
@@ -37,6 +51,7 @@ class Settings:
     reads_need_key: bool = False
     dev: bool = False
     load_seeds: bool = True
+    seeds_dir: Path = DEFAULT_SEEDS_DIR
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
@@ -90,4 +105,5 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
         reads_need_key=env.get("CLAIMS_READS", "open").lower() == "key",
         dev=_flag(env.get("CLAIMS_DEV"), False),
         load_seeds=_flag(env.get("CLAIMS_LOAD_SEEDS"), True),
+        seeds_dir=Path(env.get("CLAIMS_SEEDS_DIR") or DEFAULT_SEEDS_DIR),
     )

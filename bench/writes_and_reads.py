@@ -1,0 +1,204 @@
+"""Write throughput and read latency: GraphQL over HTTP against direct library
+calls on the same machine, in one run.
+
+    .venv/bin/python bench/writes_and_reads.py [--writes 300] [--reads 300]
+
+Prints figures and ratios; the baseline is the library's own sequential saves
+(ClaimsLedger called directly, one transaction per write, same SQLite settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from service.application import Actor, ClaimsLedger
+from service.domain.ids import source_id_for
+from service.domain.values import Period, StanceKind
+from service.seeding import load_seeds
+from tests.fakes import EDITOR_KEY, Server
+
+RECORD = """mutation($input: RecordStanceInput!) {
+  recordStance(input: $input) { version position } }"""
+PROPOSE = """mutation($input: ProposeClaimInput!) {
+  proposeClaim(input: $input) { version claim { id } } }"""
+READ = """query($key: String!, $basis: AsOf) { claim(key: $key, asOf: $basis) {
+  status { value } stances { kind quote chain { source { name } } } } }"""
+BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
+
+
+def timed(fn: Callable[[], Any], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return n / (time.perf_counter() - start)
+
+
+CLAIMS = 32  # writes are spread over this many claims in every mode
+
+
+def direct_writes(db: Path, n: int) -> float:
+    ledger = ClaimsLedger(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
+    )
+    load_seeds(ledger)
+    wsj = source_id_for("wsj")
+    versions = {}
+    for i in range(CLAIMS):
+        result = ledger.propose_claim(
+            Actor("bench"),
+            key=None,
+            text=f"Bench claim {i}.",
+            about=[],
+            occurred=Period.unknown(),
+        )
+        versions[result.aggregate_id] = result.version
+    order = list(versions)
+    count = 0
+
+    def write() -> None:
+        nonlocal count
+        claim_id = order[count % CLAIMS]
+        count += 1
+        result = ledger.record_stance(
+            Actor("bench"),
+            claim_id,
+            expected_version=versions[claim_id],
+            kind=StanceKind.AFFIRMS,
+            chain=[wsj],
+            reported=Period.day(date(2023, 11, 1)),
+        )
+        versions[claim_id] = result.version
+
+    rate = timed(write, n)
+    ledger.close()
+    return rate
+
+
+def stance_input(claim_id: str, version: int, wsj: str) -> dict[str, Any]:
+    return {
+        "input": {
+            "claimId": claim_id,
+            "expectedVersion": version,
+            "kind": "AFFIRMS",
+            "chain": [wsj],
+            "reported": {"precision": "DAY", "start": "2023-11-01"},
+        }
+    }
+
+
+async def http_writes(url: str, n: int, clients: int) -> float:
+    headers = {"Authorization": f"Bearer {EDITOR_KEY}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
+        sources = await http.post("/graphql", json={"query": "{ sources { id key } }"})
+        wsj = next(
+            s["id"] for s in sources.json()["data"]["sources"] if s["key"] == "wsj"
+        )
+        claims = []
+        for i in range(CLAIMS):
+            body = (
+                await http.post(
+                    "/graphql",
+                    json={
+                        "query": PROPOSE,
+                        "variables": {"input": {"text": f"Bench claim {i}."}},
+                    },
+                )
+            ).json()["data"]["proposeClaim"]
+            claims.append(body["claim"]["id"])
+
+        async def client(mine: list[str], count: int) -> None:
+            versions = dict.fromkeys(mine, 1)
+            for i in range(count):
+                claim_id = mine[i % len(mine)]
+                response = await http.post(
+                    "/graphql",
+                    json={
+                        "query": RECORD,
+                        "variables": stance_input(claim_id, versions[claim_id], wsj),
+                    },
+                )
+                versions[claim_id] = response.json()["data"]["recordStance"]["version"]
+
+        per_client = n // clients
+        start = time.perf_counter()
+        await asyncio.gather(
+            *(client(claims[i::clients], per_client) for i in range(clients))
+        )
+        return per_client * clients / (time.perf_counter() - start)
+
+
+def read_latencies(
+    url: str, n: int, basis: dict[str, Any] | None
+) -> tuple[float, float]:
+    samples = []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for _ in range(n):
+            start = time.perf_counter()
+            response = http.post(
+                "/graphql",
+                json={
+                    "query": READ,
+                    "variables": {"key": BEIRUT, "basis": basis},
+                },
+            )
+            samples.append((time.perf_counter() - start) * 1000)
+            assert "errors" not in response.json(), response.text
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--writes", type=int, default=300)
+    parser.add_argument("--reads", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = direct_writes(Path(tmp) / "direct.sqlite", args.writes)
+        print(
+            f"direct ClaimsLedger.record_stance, sequential: {base:8.0f} writes/s"
+            " (baseline)"
+        )
+        server = Server(db=Path(tmp) / "http.sqlite").start()
+        try:
+            for clients in (1, 8, 32):
+                rate = asyncio.run(http_writes(server.url, args.writes, clients))
+                print(
+                    f"GraphQL recordStance over HTTP, {clients:2d} clients: "
+                    f"{rate:8.0f} writes/s  ({rate / base:.2f}x baseline)"
+                )
+            current = read_latencies(server.url, args.reads, None)
+            print(
+                f"read one claim, current:        p50 {current[0]:6.2f} ms"
+                f"  p99 {current[1]:6.2f} ms"
+            )
+            for label, basis in (
+                (
+                    "as of reported 2023-10-20",
+                    {"reportedBy": "2023-10-20", "reportedCertain": False},
+                ),
+                ("as of version 2         ", {"version": 2}),
+            ):
+                p50, p99 = read_latencies(server.url, args.reads, basis)
+                print(
+                    f"read one claim, {label}: p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+                    f"  ({p50 / current[0]:.2f}x current p50)"
+                )
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
