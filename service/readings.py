@@ -129,10 +129,11 @@ class Reader:
                 raise ClaimNotFoundError("no such claim", id=str(claim_id))
             sources = self._current_sources()
         else:
-            if self.catalog.claim(claim_id) is None:
+            current = self.catalog.claim(claim_id)
+            if current is None:
                 raise ClaimNotFoundError("no such claim", id=str(claim_id))
-            if basis.version is not None and basis.version < 1:
-                raise InvalidInputError("versions start at 1", field="version")
+            if basis.version is not None:
+                _check_version(basis.version, current.version)
             found = self.ledger.claim_as_recorded(
                 claim_id, version=basis.version, at=basis.recorded_at
             )
@@ -226,8 +227,15 @@ class Reader:
         return entries
 
     def diff(self, claim_id: UUID, from_version: int, to_version: int) -> list[Change]:
-        if from_version < 0 or to_version < 1:
-            raise InvalidInputError("versions start at 1")
+        self.catalog.catch_up()
+        current = self.catalog.claim(claim_id)
+        if current is None:
+            raise ClaimNotFoundError("no such claim", id=str(claim_id))
+        _check_version(to_version, current.version)
+        if not 0 <= from_version <= to_version:
+            raise InvalidInputError(
+                "fromVersion must be 0..toVersion", field="fromVersion"
+            )
         older = (
             self.ledger.claim_as_recorded(claim_id, version=from_version)
             if from_version
@@ -237,6 +245,13 @@ class Reader:
         if newer is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
         return diff(summarise(older) if older else {}, summarise(newer))
+
+
+def _check_version(version: int, latest: int) -> None:
+    if not 1 <= version <= latest:
+        raise InvalidInputError(
+            f"the claim has versions 1 to {latest}", field="version", latest=latest
+        )
 
 
 def _facts(sources: Mapping[str, Source]) -> dict[str, SourceFacts]:

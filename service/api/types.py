@@ -4,7 +4,7 @@ read from a ClaimReading, a Source or a history entry."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import NewType
 from uuid import UUID
@@ -317,7 +317,8 @@ class HistoryEvent:
 class AsOf:
     version: int | None = None
     recorded_at: datetime | None = strawberry.field(
-        default=None, description="What the ledger held at this recorded time."
+        default=None,
+        description="What the ledger held at this recorded time (UTC if no offset).",
     )
     reported_by: date | None = strawberry.field(
         default=None, description="Only what had been said publicly by this day."
@@ -472,9 +473,10 @@ def to_basis(as_of: AsOf | None) -> Basis:
         if as_of.reported_by
         else None
     )
-    return Basis(
-        version=as_of.version, recorded_at=as_of.recorded_at, reported=reported
-    )
+    recorded_at = as_of.recorded_at
+    if recorded_at is not None and recorded_at.tzinfo is None:
+        recorded_at = recorded_at.replace(tzinfo=UTC)  # documented: naive means UTC
+    return Basis(version=as_of.version, recorded_at=recorded_at, reported=reported)
 
 
 async def read_claim(

@@ -380,3 +380,28 @@ def test_business_rule_errors_carry_codes(client: httpx.Client) -> None:
         key=EDITOR_KEY,
     )
     assert error_codes(body) == ["VERSION_CONFLICT"]
+
+
+def test_as_of_a_recorded_time_without_offset_is_read_as_utc(
+    client: httpx.Client,
+) -> None:
+    query = """query($key: String!, $at: DateTime!) {
+        claim(key: $key) { asOf(basis: {recordedAt: $at}) { version } } }"""
+    body = gql(client, query, {"key": BEIRUT, "at": "2999-01-01T00:00:00"})
+    assert body["data"]["claim"]["asOf"]["version"] >= 4
+    body = gql(client, query, {"key": BEIRUT, "at": "2000-01-01T00:00:00"})
+    assert body["data"]["claim"]["asOf"] is None
+
+
+def test_versions_outside_the_claim_are_bad_input(client: httpx.Client) -> None:
+    query = """query($key: String!, $v: Int!) {
+        claim(key: $key) { asOf(basis: {version: $v}) { version } } }"""
+    assert error_codes(gql(client, query, {"key": BEIRUT, "v": 0})) == [
+        "BAD_USER_INPUT"
+    ]
+    assert error_codes(gql(client, query, {"key": BEIRUT, "v": 999})) == [
+        "BAD_USER_INPUT"
+    ]
+    diff = """query($key: String!) { claim(key: $key) {
+        diff(fromVersion: 3, toVersion: 2) { path } } }"""
+    assert error_codes(gql(client, diff, {"key": BEIRUT})) == ["BAD_USER_INPUT"]
