@@ -368,7 +368,7 @@ class ClaimsLedger(Application[UUID]):
                 break
             if at is not None and event.timestamp > at:
                 break
-            aggregate = event.mutate(aggregate)  # type: ignore[assignment,arg-type]
+            aggregate = event.mutate(aggregate)
         if aggregate is None and version is None and at is None:
             raise ClaimNotFoundError("no such claim", claim_id=str(claim_id))
         return aggregate
@@ -376,9 +376,9 @@ class ClaimsLedger(Application[UUID]):
     def source_as_recorded(self, source_id: UUID, at: datetime) -> Source | None:
         aggregate: Source | None = None
         for event in self.events.get(source_id):
-            if event.timestamp > at:
+            if not isinstance(event, LedgerEvent) or event.timestamp > at:
                 break
-            aggregate = event.mutate(aggregate)  # type: ignore[assignment,arg-type]
+            aggregate = event.mutate(aggregate)
         return aggregate
 
     def last_position(self) -> int:
@@ -394,7 +394,7 @@ class ClaimsLedger(Application[UUID]):
         version: int | None = None,
     ) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise missing("no such id", id=str(aggregate_id)) from None
         if not isinstance(aggregate, cls):
@@ -473,7 +473,7 @@ class ClaimsLedger(Application[UUID]):
             return None
         record_id = idempotency_id_for(actor.principal, key)
         try:
-            record = self.repository.get(record_id)
+            record: Aggregate = self.repository.get(record_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(record, IdempotencyRecord)  # noqa: S101 - id space is ours

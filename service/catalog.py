@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass
+from typing import TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -25,6 +26,7 @@ from service.domain.source import Source
 from service.domain.status import SourceFacts
 
 BATCH = 1000
+A = TypeVar("A", bound=Aggregate)
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,10 @@ class Catalog:
                     self.position = notification.id
 
     @staticmethod
-    def _apply(index: dict[UUID, Aggregate], event: Aggregate.Event) -> None:
+    def _apply(index: dict[UUID, A], event: Aggregate.Event) -> None:
         current = index.get(event.originator_id)
         fresh = copy.deepcopy(current) if current is not None else None
-        index[event.originator_id] = event.mutate(fresh)  # type: ignore[assignment]
+        index[event.originator_id] = cast(A, event.mutate(fresh))
 
     def claim(self, claim_id: UUID) -> Claim | None:
         return self._claims.get(claim_id)

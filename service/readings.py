@@ -217,7 +217,7 @@ class Reader:
         before: dict[str, Any] = {}
         for recorded in self.ledger.stream(claim_id):
             event = recorded.event
-            state = event.mutate(state)  # type: ignore[assignment,arg-type]
+            state = event.mutate(state)
             assert state is not None  # noqa: S101 - a stream starts with its creation
             after = summarise(state)
             entries.append(_entry(recorded.position, event, diff(before, after)))

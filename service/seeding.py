@@ -52,11 +52,11 @@ def load_seeds(ledger: ClaimsLedger, seeds_dir: Path = DEFAULT_SEEDS_DIR) -> See
         recorded += 1
 
     def period(ref: str | dict[str, Any]) -> Period:
-        if isinstance(ref, str):
-            if ref not in periods:
-                raise InvalidInputError(f"seed names unknown period {ref!r}")
-            ref = periods[ref]
-        return Period.from_dict(ref)
+        if isinstance(ref, dict):
+            return Period.from_dict(ref)
+        if ref not in periods:
+            raise InvalidInputError(f"seed names unknown period {ref!r}")
+        return Period.from_dict(periods[ref])
 
     for item in data["claims"]:
         claim_id = claim_id_for(item["key"])

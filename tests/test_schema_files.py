@@ -37,12 +37,13 @@ def test_every_event_schema_file_matches_the_code() -> None:
 
 def stored_form(event: Any) -> dict[str, Any]:
     """An event's fields as JSON, the way integrators will receive them."""
-    return json.loads(
+    parsed: dict[str, Any] = json.loads(
         json.dumps(
             vars(event),
             default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v),
         )
     )
+    return parsed
 
 
 def test_every_seeded_event_validates_against_its_schema(seeded: ClaimsLedger) -> None:
@@ -68,8 +69,11 @@ def test_event_schemas_reject_a_missing_actor(seeded: ClaimsLedger) -> None:
 
 
 def test_every_domain_error_has_its_own_code() -> None:
-    def subclasses(cls: type) -> list[type]:
-        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+    def subclasses(cls: type[errors.DomainError]) -> list[type[errors.DomainError]]:
+        found = [cls]
+        for sub in cls.__subclasses__():
+            found += subclasses(sub)
+        return found
 
     codes = [c.code for c in subclasses(errors.DomainError)]
     assert len(codes) == len(set(codes))

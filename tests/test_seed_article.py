@@ -6,6 +6,7 @@ through whom, and how precisely we know when.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from service.application import ClaimsLedger
 from service.domain.claim import ReportedBasis
 from service.domain.ids import claim_id_for
+from service.domain.source import Source
 from service.domain.status import ClaimStatus
 from service.domain.values import StanceKind
 from service.readings import Basis, ClaimFilter, Reader
@@ -52,7 +54,7 @@ def statuses(
     return found
 
 
-def names(reading_sources: dict, chain: tuple[str, ...]) -> list[str]:  # type: ignore[type-arg]
+def names(reading_sources: Mapping[str, Source], chain: tuple[str, ...]) -> list[str]:
     return [reading_sources[s].name for s in chain]
 
 
@@ -206,8 +208,8 @@ def test_the_beirut_claim_history(article: Reader) -> None:
     ]
     assert [h.version for h in history] == [1, 2, 3, 4]
     assert {h.actor for h in history} == {"seed-loader"}
-    positions = [h.position for h in history]
-    assert all(p is not None for p in positions)
+    positions = [h.position or 0 for h in history]
+    assert all(positions)
     assert positions == sorted(positions)
     assert history[2].payload["kind"] == "DISPUTES"
     assert history[2].reported == {

@@ -9,10 +9,17 @@ from typing import Any
 
 import strawberry
 
+from service.api import types as _registered_enums  # noqa: F401 - registers enums
 from service.api.ids import expect_id
-from service.api.types import LinkKind, Precision, SourceKind, StanceKind
 from service.domain.errors import InvalidInputError
-from service.domain.values import Document, Period
+from service.domain.values import (
+    Document,
+    LinkKind,
+    Period,
+    Precision,
+    SourceKind,
+    StanceKind,
+)
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 MAX_TEXT = 2_000
@@ -44,7 +51,7 @@ def check_idempotency_key(value: str | None) -> str | None:
 
 @strawberry.input(description="A span of days; DAY/MONTH/YEAR need only start.")
 class PeriodInput:
-    precision: Precision  # type: ignore[valid-type]
+    precision: Precision
     start: date | None = None
     end: date | None = None
 
@@ -76,7 +83,7 @@ class DocumentInput:
 @strawberry.input
 class RegisterSourceInput:
     name: str
-    kind: SourceKind  # type: ignore[valid-type]
+    kind: SourceKind
     anonymous: bool = False
     key: str | None = None
     descriptor: str | None = None
@@ -92,7 +99,7 @@ class AmendSourceInput:
     expected_version: int
     reason: str
     name: str | None = strawberry.UNSET
-    kind: SourceKind | None = strawberry.UNSET  # type: ignore[valid-type]
+    kind: SourceKind | None = strawberry.UNSET
     anonymous: bool | None = strawberry.UNSET
     descriptor: str | None = strawberry.UNSET
     affiliation_id: strawberry.ID | None = strawberry.UNSET
@@ -114,7 +121,7 @@ class ProposeClaimInput:
 class RecordStanceInput:
     claim_id: strawberry.ID
     expected_version: int
-    kind: StanceKind  # type: ignore[valid-type]
+    kind: StanceKind
     chain: list[strawberry.ID]
     reported: PeriodInput
     quote: str | None = None
@@ -143,7 +150,7 @@ class CorrectStanceInput:
     stance_id: str
     reason: str
     reported: PeriodInput
-    kind: StanceKind | None = strawberry.UNSET  # type: ignore[valid-type]
+    kind: StanceKind | None = strawberry.UNSET
     quote: str | None = strawberry.UNSET
     document: DocumentInput | None = strawberry.UNSET
     note: str | None = strawberry.UNSET
@@ -158,7 +165,7 @@ class AmendStanceInput:
     expected_version: int
     stance_id: str
     reason: str
-    kind: StanceKind | None = strawberry.UNSET  # type: ignore[valid-type]
+    kind: StanceKind | None = strawberry.UNSET
     quote: str | None = strawberry.UNSET
     document: DocumentInput | None = strawberry.UNSET
     note: str | None = strawberry.UNSET
@@ -194,7 +201,7 @@ class LinkClaimsInput:
     claim_id: strawberry.ID
     expected_version: int
     target_id: strawberry.ID
-    kind: LinkKind  # type: ignore[valid-type]
+    kind: LinkKind
     note: str | None = None
     idempotency_key: str | None = None
 

@@ -37,5 +37,5 @@ class CanRead(BasePermission):
         return info.context.can_read
 
 
-WRITE = [HasKey, IsEditor]
-READ = [CanRead]
+WRITE: list[type[BasePermission]] = [HasKey, IsEditor]
+READ: list[type[BasePermission]] = [CanRead]

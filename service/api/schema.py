@@ -51,7 +51,6 @@ from service.api.types import (
     POSITION_SCALAR,
     AsOf,
     ClaimNode,
-    ClaimStatus,
     Node,
     Position,
     SourceNode,
@@ -62,6 +61,7 @@ from service.domain.claim import AMENDABLE_STANCE_FIELDS, REVISABLE_STANCE_FIELD
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for
 from service.domain.source import AMENDABLE_SOURCE_FIELDS
+from service.domain.status import ClaimStatus
 from service.domain.values import Period
 from service.readings import Basis, ClaimFilter
 from service.settings import Settings
@@ -91,14 +91,14 @@ class ClaimConnection:
     edges: list[ClaimEdge]
     page_info: PageInfo
     total_count: int
-    position: Position  # type: ignore[valid-type]
+    position: Position
 
 
 @strawberry.type(description="What a write to a claim recorded.")
 class ClaimWrite:
     claim: ClaimNode
     version: int
-    position: Position  # type: ignore[valid-type]
+    position: Position
     replayed: bool
     stance_id: str | None = None
     link_id: str | None = None
@@ -108,7 +108,7 @@ class ClaimWrite:
 class SourceWrite:
     source: SourceNode
     version: int
-    position: Position  # type: ignore[valid-type]
+    position: Position
     replayed: bool
 
 
@@ -143,7 +143,7 @@ class Query:
     async def claims(
         self,
         info: Info,
-        status: ClaimStatus | None = None,  # type: ignore[valid-type]
+        status: ClaimStatus | None = None,
         source_id: strawberry.ID | None = None,
         entity: str | None = None,
         text: str | None = None,
@@ -172,7 +172,7 @@ class Query:
             edges=edges,
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
             total_count=page.total,
-            position=page.position,
+            position=Position(page.position),
         )
 
     @strawberry.field(permission_classes=READ)
@@ -203,12 +203,12 @@ class Query:
         if type_name == "Claim":
             return await read_claim(info, uuid, None)
         if type_name == "Source":
-            return await Query.source(self, info, strawberry.ID(id))  # type: ignore[operator]
+            return await Query.source(self, info, strawberry.ID(id))  # type: ignore[no-any-return]
         raise InvalidInputError("unknown id type", id=id)
 
     @strawberry.field(permission_classes=READ, description="The log's last position.")
-    async def position(self, info: Info) -> Position:  # type: ignore[valid-type]
-        return await call(info.context.services.catalog.catch_up)
+    async def position(self, info: Info) -> Position:
+        return Position(await call(info.context.services.catalog.catch_up))
 
 
 def _actor(info: Info, idempotency_key: str | None) -> Actor:
@@ -227,7 +227,7 @@ async def _claim_write(info: Info, result: WriteResult) -> ClaimWrite:
     return ClaimWrite(
         claim=ClaimNode(reading=reading),
         version=result.version,
-        position=result.position,
+        position=Position(result.position),
         replayed=result.replayed,
         stance_id=created,
         link_id=created,
@@ -238,7 +238,7 @@ async def _source_write(info: Info, result: WriteResult) -> SourceWrite:
     return SourceWrite(
         source=await _source_node(info, result.aggregate_id),
         version=result.version,
-        position=result.position,
+        position=Position(result.position),
         replayed=result.replayed,
     )
 

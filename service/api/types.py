@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import NewType
+from typing import NewType, cast
 from uuid import UUID
 
 import strawberry
@@ -17,13 +17,10 @@ from service.api.context import Info
 from service.api.ids import expect_id, global_id
 from service.domain.claim import ReportedBasis, StanceState
 from service.domain.source import Source as SourceAggregate
-from service.domain.status import ClaimStatus as DomainClaimStatus
+from service.domain.status import ClaimStatus
 from service.domain.values import Document as DomainDocument
-from service.domain.values import LinkKind as DomainLinkKind
+from service.domain.values import LinkKind, Precision, SourceKind, StanceKind
 from service.domain.values import Period as DomainPeriod
-from service.domain.values import Precision as DomainPrecision
-from service.domain.values import SourceKind as DomainSourceKind
-from service.domain.values import StanceKind as DomainStanceKind
 from service.readings import Basis, Change, ClaimReading, HistoryEntry
 
 Position = NewType("Position", int)
@@ -34,11 +31,9 @@ POSITION_SCALAR = strawberry.scalar(
     parse_value=int,
 )
 
-StanceKind = strawberry.enum(DomainStanceKind, name="StanceKind")
-LinkKind = strawberry.enum(DomainLinkKind, name="LinkKind")
-SourceKind = strawberry.enum(DomainSourceKind, name="SourceKind")
-Precision = strawberry.enum(DomainPrecision, name="Precision")
-ClaimStatus = strawberry.enum(DomainClaimStatus, name="ClaimStatus")
+# The domain's enums are the GraphQL enums, registered once, by their own names.
+for _enum in (StanceKind, LinkKind, SourceKind, Precision, ClaimStatus):
+    strawberry.enum(_enum)
 
 
 @strawberry.enum
@@ -50,14 +45,16 @@ class ChainRole(Enum):
 
 @strawberry.interface(description="An object with a global id (Relay).")
 class Node:
-    id: strawberry.ID
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        raise NotImplementedError
 
 
 @strawberry.type(description="A span of days known to contain a moment.")
 class Period:
     start: date | None
     end: date | None
-    precision: Precision  # type: ignore[valid-type]
+    precision: Precision
 
     @classmethod
     def of(cls, period: DomainPeriod) -> Period:
@@ -89,7 +86,7 @@ class SourceNode(Node):
     known: strawberry.Private[Mapping[str, SourceAggregate]]
 
     @strawberry.field
-    def id(self) -> strawberry.ID:  # type: ignore[override]
+    def id(self) -> strawberry.ID:
         return strawberry.ID(global_id("Source", self.source.id))
 
     @strawberry.field
@@ -105,7 +102,7 @@ class SourceNode(Node):
         return self.source.name
 
     @strawberry.field
-    def kind(self) -> SourceKind:  # type: ignore[valid-type]
+    def kind(self) -> SourceKind:
         return self.source.kind
 
     @strawberry.field
@@ -168,7 +165,7 @@ class StanceNode:
         return self.state.stance_id
 
     @strawberry.field
-    def kind(self) -> StanceKind:  # type: ignore[valid-type]
+    def kind(self) -> StanceKind:
         return self.state.kind
 
     @strawberry.field(description="Who first said it: the chain's origin.")
@@ -238,7 +235,7 @@ class Statement:
 
 @strawberry.type
 class Status:
-    value: ClaimStatus  # type: ignore[valid-type]
+    value: ClaimStatus
     rule_version: int
     independent_affirming_voices: list[SourceNode]
     opposing: int
@@ -257,7 +254,7 @@ class ReadBasis:
 @strawberry.type
 class ClaimLink:
     link_id: str
-    kind: LinkKind  # type: ignore[valid-type]
+    kind: LinkKind
     note: str | None
     from_claim_id: strawberry.ID
     to_claim_id: strawberry.ID
@@ -298,7 +295,7 @@ class HistoryEvent:
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryEvent:
         return cls(
-            position=entry.position,
+            position=Position(entry.position) if entry.position else None,
             version=entry.version,
             type=entry.event_type,
             recorded_at=entry.recorded_at,
@@ -308,7 +305,7 @@ class HistoryEvent:
             reported=Period.of(DomainPeriod.from_dict(entry.reported))
             if entry.reported
             else None,
-            payload=entry.payload,
+            payload=cast(JSON, entry.payload),
             changes=[FieldChange.of(c) for c in entry.changes],
         )
 
@@ -335,7 +332,7 @@ class ClaimNode(Node):
     reading: strawberry.Private[ClaimReading]
 
     @strawberry.field
-    def id(self) -> strawberry.ID:  # type: ignore[override]
+    def id(self) -> strawberry.ID:
         return strawberry.ID(global_id("Claim", self.reading.claim.id))
 
     @strawberry.field
@@ -389,7 +386,7 @@ class ClaimNode(Node):
     @strawberry.field
     def stances(
         self,
-        kinds: list[StanceKind] | None = None,  # type: ignore[valid-type]
+        kinds: list[StanceKind] | None = None,
         include_retracted: bool = True,
     ) -> list[StanceNode]:
         return [
@@ -423,7 +420,7 @@ class ClaimNode(Node):
     def basis(self) -> ReadBasis:
         b: Basis = self.reading.basis
         return ReadBasis(
-            position=self.reading.position,
+            position=Position(self.reading.position),
             version=b.version,
             recorded_at=b.recorded_at,
             reported_by=b.reported.day if b.reported else None,
@@ -454,7 +451,7 @@ class ClaimNode(Node):
 
 
 def _link(
-    link_id: str, kind: DomainLinkKind, note: str | None, source: UUID, target: UUID
+    link_id: str, kind: LinkKind, note: str | None, source: UUID, target: UUID
 ) -> ClaimLink:
     return ClaimLink(
         link_id=link_id,

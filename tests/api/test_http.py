@@ -47,7 +47,7 @@ def claim_state(client: httpx.Client, key: str = BEIRUT) -> dict[str, Any]:
 
 def source_id(client: httpx.Client, key: str) -> str:
     body = gql(client, "{ sources { id key } }")
-    return next(s["id"] for s in body["data"]["sources"] if s["key"] == key)
+    return str(next(s["id"] for s in body["data"]["sources"] if s["key"] == key))
 
 
 def test_health_reports_the_log_position(client: httpx.Client) -> None:
