@@ -174,10 +174,10 @@ class ClaimsLedger(Application[UUID]):
         note: str | None = None,
         stance_id: UUID | None = None,
     ) -> WriteResult:
+        """Every source in the chain must be registered before it is cited."""
         new_stance_id = stance_id or self._new_id()
 
-        def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
+        def change(claim: Claim) -> UUID:
             for source_id in chain:
                 self.get_source(source_id)
             claim.record_stance(
@@ -190,21 +190,18 @@ class ClaimsLedger(Application[UUID]):
                 independent=independent,
                 note=note,
             )
-            return claim, new_stance_id
+            return new_stance_id
 
-        payload = [
+        document_data = document.to_dict() if document else None
+        payload = [kind, chain, reported.to_dict(), quote, document_data, independent]
+        return self._change_claim(
+            actor,
+            "record_stance",
             claim_id,
             expected_version,
-            kind,
-            chain,
-            reported.to_dict(),
-            quote,
-            document.to_dict() if document else None,
-            independent,
-            note,
-            stance_id,
-        ]
-        return self._write(actor, "record_stance", payload, build)
+            [*payload, note, stance_id],
+            change,
+        )
 
     def retract_stance(
         self,
@@ -216,13 +213,16 @@ class ClaimsLedger(Application[UUID]):
         reason: str,
         reported: Period,
     ) -> WriteResult:
-        def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
-            claim.retract_stance(stance_id, reason=reason, reported=reported)
-            return claim, None
-
-        payload = [claim_id, expected_version, stance_id, reason, reported.to_dict()]
-        return self._write(actor, "retract_stance", payload, build)
+        return self._change_claim(
+            actor,
+            "retract_stance",
+            claim_id,
+            expected_version,
+            [stance_id, reason, reported.to_dict()],
+            lambda claim: claim.retract_stance(
+                stance_id, reason=reason, reported=reported
+            ),
+        )
 
     def correct_stance(
         self,
@@ -235,15 +235,16 @@ class ClaimsLedger(Application[UUID]):
         reason: str,
         reported: Period,
     ) -> WriteResult:
-        def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
-            claim.correct_stance(
+        return self._change_claim(
+            actor,
+            "correct_stance",
+            claim_id,
+            expected_version,
+            [stance_id, changes, reason, reported.to_dict()],
+            lambda claim: claim.correct_stance(
                 stance_id, changes=changes, reason=reason, reported=reported
-            )
-            return claim, None
-
-        payload = [claim_id, expected_version, stance_id, changes, reason, reported]
-        return self._write(actor, "correct_stance", payload, build)
+            ),
+        )
 
     def amend_stance(
         self,
@@ -255,15 +256,19 @@ class ClaimsLedger(Application[UUID]):
         changes: dict[str, Any],
         reason: str,
     ) -> WriteResult:
-        def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
+        def change(claim: Claim) -> None:
             for source_id in changes.get("chain", []):
                 self.get_source(UUID(str(source_id)))
             claim.amend_stance(stance_id, changes=changes, reason=reason)
-            return claim, None
 
-        payload = [claim_id, expected_version, stance_id, changes, reason]
-        return self._write(actor, "amend_stance", payload, build)
+        return self._change_claim(
+            actor,
+            "amend_stance",
+            claim_id,
+            expected_version,
+            [stance_id, changes, reason],
+            change,
+        )
 
     def correct_wording(
         self,
@@ -274,13 +279,14 @@ class ClaimsLedger(Application[UUID]):
         text: str,
         reason: str,
     ) -> WriteResult:
-        def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
-            claim.correct_wording(text, reason=reason)
-            return claim, None
-
-        payload = [claim_id, expected_version, text, reason]
-        return self._write(actor, "correct_wording", payload, build)
+        return self._change_claim(
+            actor,
+            "correct_wording",
+            claim_id,
+            expected_version,
+            [text, reason],
+            lambda claim: claim.correct_wording(text, reason=reason),
+        )
 
     def amend_claim(
         self,
@@ -291,13 +297,14 @@ class ClaimsLedger(Application[UUID]):
         changes: dict[str, Any],
         reason: str,
     ) -> WriteResult:
-        def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
-            claim.amend(changes, reason=reason)
-            return claim, None
-
-        payload = [claim_id, expected_version, changes, reason]
-        return self._write(actor, "amend_claim", payload, build)
+        return self._change_claim(
+            actor,
+            "amend_claim",
+            claim_id,
+            expected_version,
+            [changes, reason],
+            lambda claim: claim.amend(changes, reason=reason),
+        )
 
     def link_claims(
         self,
@@ -312,16 +319,21 @@ class ClaimsLedger(Application[UUID]):
     ) -> WriteResult:
         new_link_id = link_id or self._new_id()
 
-        def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
+        def change(claim: Claim) -> UUID:
             self.get_claim(target_id)
             claim.link_to(
                 link_id=new_link_id, target_id=target_id, kind=kind, note=note
             )
-            return claim, new_link_id
+            return new_link_id
 
-        payload = [claim_id, expected_version, target_id, kind, note, link_id]
-        return self._write(actor, "link_claims", payload, build)
+        return self._change_claim(
+            actor,
+            "link_claims",
+            claim_id,
+            expected_version,
+            [target_id, kind, note, link_id],
+            change,
+        )
 
     def withdraw_link(
         self,
@@ -332,13 +344,14 @@ class ClaimsLedger(Application[UUID]):
         link_id: UUID,
         reason: str,
     ) -> WriteResult:
-        def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
-            claim.withdraw_link(link_id, reason=reason)
-            return claim, None
-
-        payload = [claim_id, expected_version, link_id, reason]
-        return self._write(actor, "withdraw_link", payload, build)
+        return self._change_claim(
+            actor,
+            "withdraw_link",
+            claim_id,
+            expected_version,
+            [link_id, reason],
+            lambda claim: claim.withdraw_link(link_id, reason=reason),
+        )
 
     # ---- reads --------------------------------------------------------
 
@@ -410,6 +423,25 @@ class ClaimsLedger(Application[UUID]):
                 actual_version=aggregate.version,
             )
         return aggregate
+
+    def _change_claim(
+        self,
+        actor: Actor,
+        command: str,
+        claim_id: UUID,
+        expected_version: int,
+        payload: list[Any],
+        change: Callable[[Claim], UUID | None],
+    ) -> WriteResult:
+        """Load the claim at the version the client saw and apply one change;
+        ``change`` returns the id of what it created, if anything."""
+
+        def build() -> tuple[Aggregate, UUID | None]:
+            claim = self._expect(self.get_claim(claim_id), expected_version)
+            return claim, change(claim)
+
+        request = [claim_id, expected_version, *payload]
+        return self._write(actor, command, request, build)
 
     def _write(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -234,6 +234,29 @@ async def _claim_write(info: Info, result: WriteResult) -> ClaimWrite:
     )
 
 
+class ClaimWriteInput(Protocol):
+    claim_id: strawberry.ID
+    expected_version: int
+    idempotency_key: str | None
+
+
+async def _write_claim(
+    info: Info,
+    data: ClaimWriteInput,
+    use_case: Callable[..., WriteResult],
+    **arguments: Any,
+) -> ClaimWrite:
+    """Every write to an existing claim: who, which claim, which version seen."""
+    result = await call(
+        use_case,
+        _actor(info, data.idempotency_key),
+        expect_id(data.claim_id, "Claim"),
+        expected_version=data.expected_version,
+        **arguments,
+    )
+    return await _claim_write(info, result)
+
+
 async def _source_write(info: Info, result: WriteResult) -> SourceWrite:
     return SourceWrite(
         source=await _source_node(info, result.aggregate_id),
@@ -305,11 +328,10 @@ class Mutation:
     async def record_stance(self, info: Info, input: RecordStanceInput) -> ClaimWrite:
         check_length(input.quote, "quote", MAX_QUOTE)
         check_length(input.note, "note", MAX_NOTE)
-        result = await call(
+        return await _write_claim(
+            info,
+            input,
             info.context.services.ledger.record_stance,
-            _actor(info, input.idempotency_key),
-            expect_id(input.claim_id, "Claim"),
-            expected_version=input.expected_version,
             kind=input.kind,
             chain=chain_ids(input.chain),
             reported=input.reported.to_domain(),
@@ -318,47 +340,40 @@ class Mutation:
             independent=input.independent,
             note=input.note,
         )
-        return await _claim_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def retract_stance(self, info: Info, input: RetractStanceInput) -> ClaimWrite:
-        result = await call(
+        return await _write_claim(
+            info,
+            input,
             info.context.services.ledger.retract_stance,
-            _actor(info, input.idempotency_key),
-            expect_id(input.claim_id, "Claim"),
-            expected_version=input.expected_version,
             stance_id=_uuid(input.stance_id, "stanceId"),
             reason=check_length(input.reason, "reason", MAX_NOTE) or "",
             reported=input.reported.to_domain(),
         )
-        return await _claim_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def correct_stance(self, info: Info, input: CorrectStanceInput) -> ClaimWrite:
-        result = await call(
+        return await _write_claim(
+            info,
+            input,
             info.context.services.ledger.correct_stance,
-            _actor(info, input.idempotency_key),
-            expect_id(input.claim_id, "Claim"),
-            expected_version=input.expected_version,
             stance_id=_uuid(input.stance_id, "stanceId"),
             changes=revision_changes(input, REVISABLE_STANCE_FIELDS),
             reason=check_length(input.reason, "reason", MAX_NOTE) or "",
             reported=input.reported.to_domain(),
         )
-        return await _claim_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def amend_stance(self, info: Info, input: AmendStanceInput) -> ClaimWrite:
-        result = await call(
+        return await _write_claim(
+            info,
+            input,
             info.context.services.ledger.amend_stance,
-            _actor(info, input.idempotency_key),
-            expect_id(input.claim_id, "Claim"),
-            expected_version=input.expected_version,
             stance_id=_uuid(input.stance_id, "stanceId"),
             changes=revision_changes(input, AMENDABLE_STANCE_FIELDS),
             reason=check_length(input.reason, "reason", MAX_NOTE) or "",
         )
-        return await _claim_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def correct_claim_wording(
@@ -366,15 +381,13 @@ class Mutation:
         info: Info,
         input: CorrectClaimWordingInput,
     ) -> ClaimWrite:
-        result = await call(
+        return await _write_claim(
+            info,
+            input,
             info.context.services.ledger.correct_wording,
-            _actor(info, input.idempotency_key),
-            expect_id(input.claim_id, "Claim"),
-            expected_version=input.expected_version,
             text=check_length(input.text, "text", MAX_TEXT) or "",
             reason=check_length(input.reason, "reason", MAX_NOTE) or "",
         )
-        return await _claim_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def amend_claim(self, info: Info, input: AmendClaimInput) -> ClaimWrite:
@@ -387,40 +400,34 @@ class Mutation:
             if changes["occurred"] is None:
                 raise InvalidInputError("occurred cannot be null", field="occurred")
             changes["occurred"] = changes["occurred"].to_dict()
-        result = await call(
+        return await _write_claim(
+            info,
+            input,
             info.context.services.ledger.amend_claim,
-            _actor(info, input.idempotency_key),
-            expect_id(input.claim_id, "Claim"),
-            expected_version=input.expected_version,
             changes=changes,
             reason=check_length(input.reason, "reason", MAX_NOTE) or "",
         )
-        return await _claim_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def link_claims(self, info: Info, input: LinkClaimsInput) -> ClaimWrite:
-        result = await call(
+        return await _write_claim(
+            info,
+            input,
             info.context.services.ledger.link_claims,
-            _actor(info, input.idempotency_key),
-            expect_id(input.claim_id, "Claim"),
-            expected_version=input.expected_version,
             target_id=expect_id(input.target_id, "Claim"),
             kind=input.kind,
             note=check_length(input.note, "note", MAX_NOTE),
         )
-        return await _claim_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def withdraw_link(self, info: Info, input: WithdrawLinkInput) -> ClaimWrite:
-        result = await call(
+        return await _write_claim(
+            info,
+            input,
             info.context.services.ledger.withdraw_link,
-            _actor(info, input.idempotency_key),
-            expect_id(input.claim_id, "Claim"),
-            expected_version=input.expected_version,
             link_id=_uuid(input.link_id, "linkId"),
             reason=check_length(input.reason, "reason", MAX_NOTE) or "",
         )
-        return await _claim_write(info, result)
 
 
 def _uuid(value: str, field: str) -> UUID:
