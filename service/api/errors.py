@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from service.domain.errors import DomainError
@@ -38,7 +38,9 @@ def classify(error: GraphQLError) -> GraphQLError:
         return _with(error, original.message, extensions)
     if original is None or isinstance(original, GraphQLError):
         message = error.message
-        if message.startswith("Syntax Error"):
+        if message.startswith("Syntax Error: Document contains more than"):
+            code = "QUERY_TOO_LARGE"  # graphql-core's max_tokens, set by the limiter
+        elif message.startswith("Syntax Error"):
             code = "GRAPHQL_PARSE_FAILED"
         elif message.startswith("Variable"):
             code = "BAD_USER_INPUT"
@@ -74,3 +76,32 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [classify(e) for e in result.errors]
+
+
+class RequireOperationName(SchemaExtension):
+    """A document with several operations runs one only when the client names
+    it; strawberry alone would quietly run the first."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        # Pinned strawberry keeps the client's own name here; a test covers it.
+        named = getattr(context, "_provided_operation_name", None)
+        if document is not None and named is None:
+            operations = [
+                d
+                for d in document.definitions
+                if isinstance(d, OperationDefinitionNode)
+            ]
+            if len(operations) > 1:
+                context.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            "The document holds several operations: "
+                            "say which to run with operationName.",
+                            extensions={"code": "OPERATION_NAME_REQUIRED"},
+                        )
+                    ],
+                )
+        yield

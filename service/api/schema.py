@@ -20,7 +20,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from service.api.context import Info
-from service.api.errors import ErrorCodes
+from service.api.errors import ErrorCodes, RequireOperationName
 from service.api.ids import expect_id, parse_global_id
 from service.api.inputs import (
     MAX_NOTE,
@@ -459,6 +459,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=256),
+            RequireOperationName,
             ErrorCodes,
         ],
     )

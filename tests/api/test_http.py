@@ -405,3 +405,36 @@ def test_versions_outside_the_claim_are_bad_input(client: httpx.Client) -> None:
     diff = """query($key: String!) { claim(key: $key) {
         diff(fromVersion: 3, toVersion: 2) { path } } }"""
     assert error_codes(gql(client, diff, {"key": BEIRUT})) == ["BAD_USER_INPUT"]
+
+
+def test_several_operations_need_an_operation_name(client: httpx.Client) -> None:
+    document = "query A { position } query B { claims { totalCount } }"
+    unnamed = client.post("/graphql", json={"query": document}).json()
+    assert error_codes(unnamed) == ["OPERATION_NAME_REQUIRED"]
+    assert unnamed["data"] is None
+    named = client.post("/graphql", json={"query": document, "operationName": "B"})
+    assert named.json()["data"]["claims"]["totalCount"] >= 9
+
+
+def test_documents_over_the_token_limit_are_refused(client: httpx.Client) -> None:
+    fields = " ".join(["position"] * 2500)
+    body = client.post("/graphql", json={"query": f"{{ {fields} }}"}).json()
+    assert error_codes(body) == ["QUERY_TOO_LARGE"]
+
+
+def test_introspection_is_capped_too(client: httpx.Client) -> None:
+    inner = "name"
+    for _ in range(30):
+        inner = f"ofType {{ {inner} }}"
+    body = client.post(
+        "/graphql", json={"query": f"{{ __schema {{ types {{ {inner} }} }} }}"}
+    ).json()
+    assert error_codes(body) == ["QUERY_TOO_DEEP"]
+    standard = client.post(
+        "/graphql",
+        json={
+            "query": "{ __schema { types { name fields { name type { name "
+            "ofType { name ofType { name ofType { name } } } } } } } }"
+        },
+    ).json()
+    assert "errors" not in standard
