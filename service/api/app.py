@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -109,10 +109,12 @@ class LedgerGraphQL(GraphQL[Context, None]):
         return value
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(
+    settings: Settings, build_services: Callable[[Settings], Services] = build
+) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:  # noqa: ARG001
-        services = await run_in_threadpool(build, settings)
+        services = await run_in_threadpool(build_services, settings)
         try:
             yield {"services": services}
         finally:
