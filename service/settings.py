@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class Role(StrEnum):
@@ -25,6 +26,7 @@ DEFAULT_SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 # Every variable from_environ reads; docker-compose.yml is checked against it.
 ENV_VARS = (
     "CLAIMS_DB",
+    "CLAIMS_DATABASE_URL",
     "CLAIMS_API_KEYS",
     "CLAIMS_API_KEYS_FILE",
     "CLAIMS_READS",
@@ -47,6 +49,7 @@ class Settings:
     """
 
     db_path: str = "claims.sqlite"
+    database_url: str | None = field(default=None, repr=False)
     api_keys: Mapping[str, ApiKey] = field(default_factory=dict, repr=False)
     reads_need_key: bool = False
     dev: bool = False
@@ -59,12 +62,35 @@ class Settings:
     max_page_size: int = 100
 
     def ledger_env(self) -> dict[str, str]:
-        """The event store's configuration, handed to the library explicitly."""
+        """The event store's configuration, handed to the library explicitly:
+        PostgreSQL when a database URL is set, else the SQLite file."""
+        if self.database_url:
+            return postgres_env(self.database_url)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": self.db_path,
             "SQLITE_LOCK_TIMEOUT": "10",
         }
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    """``postgresql://user:password@host:port/dbname?schema=name`` to the
+    library's settings."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"} or not parts.path.strip("/"):
+        msg = "CLAIMS_DATABASE_URL looks like postgresql://user@host:5432/dbname"
+        raise SettingsError(msg)
+    query = parse_qs(parts.query)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+        "POSTGRES_LOCK_TIMEOUT": "10",
+    }
 
 
 def parse_api_keys(text: str) -> dict[str, ApiKey]:
@@ -101,6 +127,7 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
         keys_text += "\n" + Path(keys_file).read_text()
     return Settings(
         db_path=env.get("CLAIMS_DB", "claims.sqlite"),
+        database_url=env.get("CLAIMS_DATABASE_URL") or None,
         api_keys=parse_api_keys(keys_text),
         reads_need_key=env.get("CLAIMS_READS", "open").lower() == "key",
         dev=_flag(env.get("CLAIMS_DEV"), False),

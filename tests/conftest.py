@@ -1,23 +1,86 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
+import psycopg
 import pytest
+from psycopg import sql
 
 from service.application import ClaimsLedger
 from service.catalog import Catalog
 from service.clock import using_clock
 from service.readings import Reader
 from service.seeding import load_seeds
+from service.settings import postgres_env
 from tests.fakes import Server, SteppingClock
+
+POSTGRES_URL_VAR = "CLAIMS_TEST_POSTGRES_URL"
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
 
 
 def open_ledger(path: Path) -> ClaimsLedger:
-    return ClaimsLedger(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    return ClaimsLedger(env=sqlite_env(path))
+
+
+@dataclass(frozen=True)
+class Store:
+    """One event store that several ledgers (service instances) can open."""
+
+    backend: str
+    env: dict[str, str]
+
+    def open(self) -> ClaimsLedger:
+        return ClaimsLedger(env=self.env)
+
+
+def postgres_url() -> str:
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if url:
+        return url
+    message = (
+        f"PostgreSQL leg NOT RUN: set {POSTGRES_URL_VAR}="
+        "postgresql://postgres@127.0.0.1:5432/test to run every store test on it"
     )
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL server; its URL, dropped after."""
+    url = postgres_url()
+    name = f"test_{uuid4().hex[:12]}"
+    schema = sql.Identifier(name)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+    try:
+        yield f"{url}?schema={name}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Every store-level test runs on SQLite and on PostgreSQL (its own schema)."""
+    if request.param == "sqlite":
+        yield Store("sqlite", sqlite_env(tmp_path / "claims.sqlite"))
+        return
+    with postgres_schema() as url:
+        yield Store("postgres", postgres_env(url))
 
 
 @pytest.fixture
@@ -33,8 +96,8 @@ def clock() -> Iterator[SteppingClock]:
 
 
 @pytest.fixture
-def ledger(db_path: Path, clock: SteppingClock) -> Iterator[ClaimsLedger]:
-    app = open_ledger(db_path)
+def ledger(store: Store, clock: SteppingClock) -> Iterator[ClaimsLedger]:
+    app = store.open()
     yield app
     app.close()
 
@@ -50,12 +113,21 @@ def reader(ledger: ClaimsLedger) -> Reader:
     return Reader(ledger, Catalog(ledger))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real server per test module, on a fresh SQLite file with the seeds."""
-    running = Server(db=tmp_path_factory.mktemp("server") / "claims.sqlite").start()
-    yield running
-    running.stop()
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One real server per test module and backend, on a fresh store with the seeds."""
+    db = tmp_path_factory.mktemp("server") / "claims.sqlite"
+    if request.param == "sqlite":
+        running = Server(db=db).start()
+        yield running
+        running.stop()
+        return
+    with postgres_schema() as url:
+        running = Server(db=db, env={"CLAIMS_DATABASE_URL": url}).start()
+        yield running
+        running.stop()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from service.domain.ids import claim_id_for, source_id_for
 from service.domain.status import ClaimStatus
 from service.domain.values import Period, SourceKind, StanceKind
 from service.readings import Basis, Reader
-from tests.conftest import open_ledger
+from tests.conftest import Store, open_ledger
 
 ALICE = Actor("alice")
 BEIRUT = claim_id_for("quds-force-approved-attack-at-beirut-meeting")
@@ -69,10 +69,10 @@ def wsj_affirms(
 
 
 def test_concurrent_writers_with_the_same_version_one_wins(
-    seeded: ClaimsLedger, db_path: Path
+    seeded: ClaimsLedger, store: Store
 ) -> None:
-    # Two ledgers on one file behave as two service instances would.
-    other = open_ledger(db_path)
+    # Two ledgers on one store behave as two service instances would.
+    other = store.open()
     version = seeded.get_claim(BEIRUT).version
     ledgers = iter([seeded, other, seeded, other])
     lock = threading.Lock()
@@ -219,8 +219,9 @@ def test_a_retraction_then_reads_on_both_clocks(
     assert reader.history(BEIRUT)[-1].reason == "the officials withdrew their account"
 
 
-def test_store_commits_are_fsynced(seeded: ClaimsLedger) -> None:
-    recorder = seeded.recorder
+def test_sqlite_commits_are_fsynced(db_path: Path) -> None:
+    sqlite_ledger = open_ledger(db_path)
+    recorder = sqlite_ledger.recorder
     with recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
         cursor.execute("PRAGMA synchronous")
         (level,) = cursor.fetchone()

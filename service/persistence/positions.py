@@ -7,7 +7,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
 
 
 def positions_of(recorder: ApplicationRecorder, originator_id: UUID) -> dict[int, int]:
@@ -21,5 +23,19 @@ def positions_of(recorder: ApplicationRecorder, originator_id: UUID) -> dict[int
                 (originator_id.hex,),
             )
             return {int(row[0]): int(row[1]) for row in cursor.fetchall()}
+    if isinstance(recorder, PostgresApplicationRecorder):
+        statement = SQL(
+            "SELECT originator_version, notification_id FROM {schema}.{table} "
+            "WHERE originator_id = %s"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (originator_id,))
+            return {
+                int(row["originator_version"]): int(row["notification_id"])
+                for row in cursor.fetchall()
+            }
     msg = f"positions_of is not implemented for {type(recorder).__name__}"
     raise NotImplementedError(msg)
