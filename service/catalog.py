@@ -42,6 +42,8 @@ class Catalog:
         self.position = 0
         self._claims: dict[UUID, Claim] = {}
         self._sources: dict[UUID, Source] = {}
+        # target claim id -> {link id: link pointing at it}; rebuilt per change
+        self._incoming: dict[str, dict[str, IncomingLink]] = {}
 
     def catch_up(self) -> int:
         """Apply every event recorded since the last call; return the position
@@ -56,7 +58,9 @@ class Catalog:
                 for notification in batch:
                     event = self._ledger.mapper.to_domain_event(notification)
                     if isinstance(event, Claim.Event):
+                        before = self._claims.get(event.originator_id)
                         self._apply(self._claims, event)
+                        self._index_links(before, self._claims[event.originator_id])
                     elif isinstance(event, Source.Event):
                         self._apply(self._sources, event)
                     self.position = notification.id
@@ -66,6 +70,13 @@ class Catalog:
         current = index.get(event.originator_id)
         fresh = copy.deepcopy(current) if current is not None else None
         index[event.originator_id] = cast(A, event.mutate(fresh))
+
+    def _index_links(self, before: Claim | None, after: Claim) -> None:
+        for link in before.active_links() if before else []:
+            self._incoming.get(link.target_id, {}).pop(link.link_id, None)
+        for link in after.active_links():
+            entry = IncomingLink(after.id, link)
+            self._incoming.setdefault(link.target_id, {})[link.link_id] = entry
 
     def claim(self, claim_id: UUID) -> Claim | None:
         return self._claims.get(claim_id)
@@ -89,10 +100,4 @@ class Catalog:
         }
 
     def incoming_links(self, claim_id: UUID) -> list[IncomingLink]:
-        target = str(claim_id)
-        return [
-            IncomingLink(other.id, link)
-            for other in list(self._claims.values())
-            for link in other.active_links()
-            if link.target_id == target
-        ]
+        return list(self._incoming.get(str(claim_id), {}).values())

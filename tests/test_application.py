@@ -23,7 +23,7 @@ from service.domain.errors import (
 from service.domain.ids import claim_id_for, source_id_for
 from service.domain.status import ClaimStatus
 from service.domain.values import Period, SourceKind, StanceKind
-from service.readings import Basis, Reader
+from service.readings import Basis, ClaimFilter, Reader
 from tests.conftest import Store, open_ledger
 
 ALICE = Actor("alice")
@@ -231,3 +231,44 @@ def test_sqlite_commits_are_fsynced(db_path: Path) -> None:
         2,
         "wal",
     )  # FULL: an acknowledged commit survives power loss
+
+
+def test_cursor_pages_stay_stable_while_claims_are_added(
+    seeded: ClaimsLedger, reader: Reader
+) -> None:
+    seed_order = [
+        r.claim.id
+        for _, r in reader.list_claims(ClaimFilter(), first=9, after=None).items
+    ]
+    first = reader.list_claims(ClaimFilter(), first=4, after=None)
+    added = [
+        seeded.propose_claim(
+            ALICE,
+            key=None,
+            text=f"Added while paging {i}.",
+            about=[],
+            occurred=Period.unknown(),
+        ).aggregate_id
+        for i in range(3)
+    ]
+    rest = reader.list_claims(ClaimFilter(), first=100, after=first.end_cursor)
+    walked = [r.claim.id for _, r in first.items + rest.items]
+    assert walked == seed_order + added
+
+
+def test_a_withdrawn_link_no_longer_points_at_its_target(
+    seeded: ClaimsLedger, reader: Reader
+) -> None:
+    surprised = claim_id_for("iranian-leaders-surprised")
+    claim = seeded.get_claim(surprised)
+    (link,) = claim.active_links()
+    seeded.withdraw_link(
+        ALICE,
+        surprised,
+        expected_version=claim.version,
+        link_id=UUID(link.link_id),
+        reason="the article does not set them against each other",
+    )
+    reading = reader.claim(BEIRUT)
+    assert reading is not None
+    assert reading.incoming == []
