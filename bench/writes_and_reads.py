@@ -1,7 +1,8 @@
 """Write throughput and read latency: GraphQL over HTTP against direct library
-calls on the same machine, in one run.
+calls on the same machine, in one run, on SQLite and optionally PostgreSQL.
 
     .venv/bin/python bench/writes_and_reads.py [--writes 300] [--reads 300]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
 Prints figures and ratios; the baseline is the library's own sequential saves
 (ClaimsLedger called directly, one transaction per write, same SQLite settings).
@@ -15,12 +16,16 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
+import psycopg
+from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -28,6 +33,7 @@ from service.application import Actor, ClaimsLedger
 from service.domain.ids import source_id_for
 from service.domain.values import Period, StanceKind
 from service.seeding import load_seeds
+from service.settings import postgres_env
 from tests.fakes import EDITOR_KEY, Server
 
 RECORD = """mutation($input: RecordStanceInput!) {
@@ -49,10 +55,8 @@ def timed(fn: Callable[[], Any], n: int) -> float:
 CLAIMS = 32  # writes are spread over this many claims in every mode
 
 
-def direct_writes(db: Path, n: int) -> float:
-    ledger = ClaimsLedger(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
-    )
+def direct_writes(store_env: dict[str, str], n: int) -> float:
+    ledger = ClaimsLedger(env=store_env)
     load_seeds(ledger)
     wsj = source_id_for("wsj")
     versions = {}
@@ -160,44 +164,79 @@ def read_latencies(
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
 
 
+def run_backend(
+    label: str, store_env: dict[str, str], server: Server, args: Any
+) -> None:
+    print(f"--- {label}")
+    base = direct_writes(store_env, args.writes)
+    print(
+        f"direct ClaimsLedger.record_stance, sequential: {base:8.0f} writes/s"
+        " (baseline)"
+    )
+    server.start()
+    try:
+        for clients in (1, 8, 32):
+            rate = asyncio.run(http_writes(server.url, args.writes, clients))
+            print(
+                f"GraphQL recordStance over HTTP, {clients:2d} clients: "
+                f"{rate:8.0f} writes/s  ({rate / base:.2f}x baseline)"
+            )
+        current = read_latencies(server.url, args.reads, None)
+        print(
+            f"read one claim, current:        p50 {current[0]:6.2f} ms"
+            f"  p99 {current[1]:6.2f} ms"
+        )
+        for name, basis in (
+            (
+                "as of reported 2023-10-20",
+                {"reportedBy": "2023-10-20", "reportedCertain": False},
+            ),
+            ("as of version 2         ", {"version": 2}),
+        ):
+            p50, p99 = read_latencies(server.url, args.reads, basis)
+            print(
+                f"read one claim, {name}: p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+                f"  ({p50 / current[0]:.2f}x current p50)"
+            )
+    finally:
+        server.stop()
+
+
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    name = f"bench_{uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    try:
+        yield f"{url}?schema={name}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name))
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--writes", type=int, default=300)
     parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument(
+        "--postgres", help="also run on this PostgreSQL (postgresql://user@host/db)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        base = direct_writes(Path(tmp) / "direct.sqlite", args.writes)
-        print(
-            f"direct ClaimsLedger.record_stance, sequential: {base:8.0f} writes/s"
-            " (baseline)"
-        )
-        server = Server(db=Path(tmp) / "http.sqlite").start()
-        try:
-            for clients in (1, 8, 32):
-                rate = asyncio.run(http_writes(server.url, args.writes, clients))
-                print(
-                    f"GraphQL recordStance over HTTP, {clients:2d} clients: "
-                    f"{rate:8.0f} writes/s  ({rate / base:.2f}x baseline)"
-                )
-            current = read_latencies(server.url, args.reads, None)
-            print(
-                f"read one claim, current:        p50 {current[0]:6.2f} ms"
-                f"  p99 {current[1]:6.2f} ms"
-            )
-            for label, basis in (
-                (
-                    "as of reported 2023-10-20",
-                    {"reportedBy": "2023-10-20", "reportedCertain": False},
-                ),
-                ("as of version 2         ", {"version": 2}),
+        db = Path(tmp) / "direct.sqlite"
+        store = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
+        run_backend("SQLite", store, Server(db=Path(tmp) / "http.sqlite"), args)
+        if args.postgres:
+            with (
+                postgres_schema(args.postgres) as direct,
+                postgres_schema(args.postgres) as served,
             ):
-                p50, p99 = read_latencies(server.url, args.reads, basis)
-                print(
-                    f"read one claim, {label}: p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
-                    f"  ({p50 / current[0]:.2f}x current p50)"
+                server = Server(
+                    db=Path(tmp) / "unused.sqlite", env={"CLAIMS_DATABASE_URL": served}
                 )
-        finally:
-            server.stop()
+                run_backend("PostgreSQL", postgres_env(direct), server, args)
 
 
 if __name__ == "__main__":
