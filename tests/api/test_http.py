@@ -438,3 +438,142 @@ def test_introspection_is_capped_too(client: httpx.Client) -> None:
         },
     ).json()
     assert "errors" not in standard
+
+
+def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
+    def write(field: str, data: dict[str, Any]) -> dict[str, Any]:
+        name = field[0].upper() + field[1:]
+        query = f"""mutation($input: {name}Input!) {{ {field}(input: $input) {{
+            version replayed {
+            "claim { id } stanceId linkId"
+            if "Source" not in name
+            else "source { id name descriptor affiliation { name } }"
+        } }} }}"""
+        body = gql(client, query, {"input": data}, key=EDITOR_KEY)
+        assert "errors" not in body, body["errors"]
+        result: dict[str, Any] = body["data"][field]
+        return result
+
+    outlet = write(
+        "registerSource",
+        {
+            "name": "Example Gazette",
+            "kind": "OUTLET",
+            "key": "example-gazette",
+        },
+    )
+    insider = write(
+        "registerSource",
+        {
+            "name": "An insider",
+            "kind": "ANONYMOUS_GROUP",
+            "anonymous": True,
+            "descriptor": "a person close to the talks",
+            "affiliationId": outlet["source"]["id"],
+        },
+    )
+    assert insider["source"]["affiliation"]["name"] == "Example Gazette"
+    amended = write(
+        "amendSource",
+        {
+            "sourceId": insider["source"]["id"],
+            "expectedVersion": 1,
+            "descriptor": "a person present at the talks",
+            "reason": "misread the article",
+        },
+    )
+    assert amended["source"]["descriptor"] == "a person present at the talks"
+
+    claim = write("proposeClaim", {"text": "Talks took place."})["claim"]["id"]
+    other = write("proposeClaim", {"text": "Talks were planned."})["claim"]["id"]
+    stance = write(
+        "recordStance",
+        {
+            "claimId": claim,
+            "expectedVersion": 1,
+            "kind": "AFFIRMS",
+            "chain": [insider["source"]["id"], outlet["source"]["id"]],
+            "reported": {"precision": "MONTH", "start": "2023-11-01"},
+            "quote": "They met.",
+        },
+    )["stanceId"]
+    write(
+        "correctStance",
+        {
+            "claimId": claim,
+            "expectedVersion": 2,
+            "stanceId": stance,
+            "kind": "QUALIFIES",
+            "reason": "the gazette's correction",
+            "reported": {"precision": "DAY", "start": "2023-12-01"},
+        },
+    )
+    write(
+        "amendStance",
+        {
+            "claimId": claim,
+            "expectedVersion": 3,
+            "stanceId": stance,
+            "quote": "They met, briefly.",
+            "reason": "quote mistyped by us",
+        },
+    )
+    write(
+        "amendClaim",
+        {
+            "claimId": claim,
+            "expectedVersion": 4,
+            "about": ["Talks"],
+            "occurred": {"precision": "YEAR", "start": "2023-01-01"},
+            "reason": "entry fix",
+        },
+    )
+    link = write(
+        "linkClaims",
+        {
+            "claimId": claim,
+            "expectedVersion": 5,
+            "targetId": other,
+            "kind": "REFINES",
+        },
+    )["linkId"]
+    write(
+        "withdrawLink",
+        {
+            "claimId": claim,
+            "expectedVersion": 6,
+            "linkId": link,
+            "reason": "not a refinement",
+        },
+    )
+
+    body = gql(
+        client,
+        """query($id: ID!, $src: ID!) {
+        claim(id: $id) { about occurred { precision } links { kind }
+          stances { kind quote revised { start precision } }
+          history { type reason } }
+        source(id: $src) { statements { role claim { id } stance { kind } } } }""",
+        {"id": claim, "src": outlet["source"]["id"]},
+    )
+    found = body["data"]
+    assert [h["type"] for h in found["claim"]["history"]] == [
+        "Claim.Proposed",
+        "Claim.StanceRecorded",
+        "Claim.StanceCorrected",
+        "Claim.StanceAmended",
+        "Claim.Amended",
+        "Claim.Linked",
+        "Claim.LinkWithdrawn",
+    ]
+    assert found["claim"]["stances"] == [
+        {
+            "kind": "QUALIFIES",
+            "quote": "They met, briefly.",
+            "revised": {"start": "2023-12-01", "precision": "DAY"},
+        }
+    ]
+    assert (found["claim"]["about"], found["claim"]["links"]) == (["Talks"], [])
+    assert found["source"]["statements"] == [
+        {"role": "TELLER", "claim": {"id": claim}, "stance": {"kind": "QUALIFIES"}}
+    ]
