@@ -18,6 +18,7 @@ from service.domain.errors import ClaimNotFoundError, InvalidInputError
 from service.domain.recording import LedgerEvent
 from service.domain.source import Source
 from service.domain.status import ClaimStatus, SourceFacts, StatusVerdict, derive_status
+from service.domain.values import ChainRole
 
 ENVELOPE = frozenset(
     {
@@ -97,7 +98,7 @@ class Statement:
 
     claim: Claim
     stance: StanceState
-    role: str
+    role: ChainRole
 
 
 def encode_cursor(index: int) -> str:
@@ -207,7 +208,8 @@ class Reader:
         for claim in self.catalog.claims():
             for stance in claim.stances_at():
                 if wanted in stance.chain:
-                    found.append(Statement(claim, stance, _role(stance, wanted)))
+                    role = ChainRole.at(stance.chain.index(wanted), len(stance.chain))
+                    found.append(Statement(claim, stance, role))
         return found
 
     def history(self, claim_id: UUID) -> list[HistoryEntry]:
@@ -259,13 +261,6 @@ def _facts(sources: Mapping[str, Source]) -> dict[str, SourceFacts]:
         sid: SourceFacts(anonymous=s.anonymous, affiliation_id=s.affiliation_id)
         for sid, s in sources.items()
     }
-
-
-def _role(stance: StanceState, source_id: str) -> str:
-    index = stance.chain.index(source_id)
-    if index == 0:
-        return "ORIGIN"
-    return "TELLER" if index == len(stance.chain) - 1 else "INTERMEDIARY"
 
 
 def _matches(reading: ClaimReading, f: ClaimFilter) -> bool:

@@ -76,7 +76,7 @@ class LedgerGraphQL(GraphQL[Context, None]):
         services: Services = request.state.services
         key = presented_key(request)
         principal = find_key(services.settings, key) if key else None
-        return Context(services=services, principal=principal, presented_key=bool(key))
+        return Context(services=services, principal=principal)
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -15,7 +15,6 @@ from service.settings import ApiKey, Role
 class Context:
     services: Services
     principal: ApiKey | None
-    presented_key: bool
     connection_params: dict[str, Any] = field(default_factory=dict)
 
     @property

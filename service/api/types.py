@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from enum import Enum
 from typing import NewType, cast
 from uuid import UUID
 
@@ -18,8 +17,14 @@ from service.api.ids import expect_id, global_id
 from service.domain.claim import ReportedBasis, StanceState
 from service.domain.source import Source as SourceAggregate
 from service.domain.status import ClaimStatus
+from service.domain.values import (
+    ChainRole,
+    LinkKind,
+    Precision,
+    SourceKind,
+    StanceKind,
+)
 from service.domain.values import Document as DomainDocument
-from service.domain.values import LinkKind, Precision, SourceKind, StanceKind
 from service.domain.values import Period as DomainPeriod
 from service.readings import Basis, Change, ClaimReading, HistoryEntry
 
@@ -32,15 +37,8 @@ POSITION_SCALAR = strawberry.scalar(
 )
 
 # The domain's enums are the GraphQL enums, registered once, by their own names.
-for _enum in (StanceKind, LinkKind, SourceKind, Precision, ClaimStatus):
+for _enum in (StanceKind, LinkKind, SourceKind, Precision, ClaimStatus, ChainRole):
     strawberry.enum(_enum)
-
-
-@strawberry.enum
-class ChainRole(Enum):
-    ORIGIN = "ORIGIN"
-    INTERMEDIARY = "INTERMEDIARY"
-    TELLER = "TELLER"
 
 
 @strawberry.interface(description="An object with a global id (Relay).")
@@ -134,7 +132,7 @@ class SourceNode(Node):
             assert reading is not None  # noqa: S101 - current readings always exist
             out.append(
                 Statement(
-                    role=ChainRole(statement.role),
+                    role=statement.role,
                     claim=ClaimNode(reading=reading),
                     stance=StanceNode(state=statement.stance, sources=sources),
                 )
@@ -174,19 +172,15 @@ class StanceNode:
 
     @strawberry.field(description="From the origin to the teller we read it from.")
     def chain(self) -> list[ChainHop]:
-        last = len(self.state.chain) - 1
-        hops = []
-        for index, source_id in enumerate(self.state.chain):
-            role = (
-                ChainRole.ORIGIN
-                if index == 0
-                else ChainRole.TELLER
-                if index == last
-                else ChainRole.INTERMEDIARY
+        length = len(self.state.chain)
+        return [
+            ChainHop(
+                position=index,
+                role=ChainRole.at(index, length),
+                source=SourceNode(source=self.sources[source_id], known=self.sources),
             )
-            node = SourceNode(source=self.sources[source_id], known=self.sources)
-            hops.append(ChainHop(position=index, role=role, source=node))
-        return hops
+            for index, source_id in enumerate(self.state.chain)
+        ]
 
     @strawberry.field
     def quote(self) -> str | None:

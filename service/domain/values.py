@@ -36,6 +36,20 @@ class LinkKind(StrEnum):
     SAME_AS = "SAME_AS"
 
 
+class ChainRole(StrEnum):
+    """A source's place in an attribution chain. A chain of one is its origin."""
+
+    ORIGIN = "ORIGIN"
+    INTERMEDIARY = "INTERMEDIARY"
+    TELLER = "TELLER"
+
+    @classmethod
+    def at(cls, index: int, length: int) -> ChainRole:
+        if index == 0:
+            return cls.ORIGIN
+        return cls.TELLER if index == length - 1 else cls.INTERMEDIARY
+
+
 class SourceKind(StrEnum):
     OUTLET = "OUTLET"
     GOVERNMENT_BODY = "GOVERNMENT_BODY"
