@@ -23,7 +23,6 @@ from eventsourcing.domain import Aggregate
 from service.application import ClaimsLedger
 from service.domain.claim import Claim, Link
 from service.domain.source import Source
-from service.domain.status import SourceFacts
 
 BATCH = 1000
 A = TypeVar("A", bound=Aggregate)
@@ -90,14 +89,6 @@ class Catalog:
 
     def sources(self) -> list[Source]:
         return list(self._sources.values())
-
-    def source_facts(self) -> dict[str, SourceFacts]:
-        return {
-            str(s.id): SourceFacts(
-                anonymous=s.anonymous, affiliation_id=s.affiliation_id
-            )
-            for s in list(self._sources.values())
-        }
 
     def incoming_links(self, claim_id: UUID) -> list[IncomingLink]:
         return list(self._incoming.get(str(claim_id), {}).values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -217,7 +217,13 @@ def _actor(info: Info, idempotency_key: str | None) -> Actor:
     return Actor(principal.principal, check_idempotency_key(idempotency_key))
 
 
-async def _claim_write(info: Info, result: WriteResult) -> ClaimWrite:
+Created = Literal["stance", "link"]
+
+
+async def _claim_write(
+    info: Info, result: WriteResult, creates: Created | None = None
+) -> ClaimWrite:
+    """The claim as this write left it, and the id of what the write created."""
     reader = info.context.services.reader
     reading = await call(
         reader.claim, result.aggregate_id, Basis(version=result.version)
@@ -229,8 +235,8 @@ async def _claim_write(info: Info, result: WriteResult) -> ClaimWrite:
         version=result.version,
         position=Position(result.position),
         replayed=result.replayed,
-        stance_id=created,
-        link_id=created,
+        stance_id=created if creates == "stance" else None,
+        link_id=created if creates == "link" else None,
     )
 
 
@@ -244,6 +250,7 @@ async def _write_claim(
     info: Info,
     data: ClaimWriteInput,
     use_case: Callable[..., WriteResult],
+    creates: Created | None = None,
     **arguments: Any,
 ) -> ClaimWrite:
     """Every write to an existing claim: who, which claim, which version seen."""
@@ -254,7 +261,7 @@ async def _write_claim(
         expected_version=data.expected_version,
         **arguments,
     )
-    return await _claim_write(info, result)
+    return await _claim_write(info, result, creates)
 
 
 async def _source_write(info: Info, result: WriteResult) -> SourceWrite:
@@ -332,6 +339,7 @@ class Mutation:
             info,
             input,
             info.context.services.ledger.record_stance,
+            creates="stance",
             kind=input.kind,
             chain=chain_ids(input.chain),
             reported=input.reported.to_domain(),
@@ -414,6 +422,7 @@ class Mutation:
             info,
             input,
             info.context.services.ledger.link_claims,
+            creates="link",
             target_id=expect_id(input.target_id, "Claim"),
             kind=input.kind,
             note=check_length(input.note, "note", MAX_NOTE),

@@ -486,7 +486,7 @@ def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
 
     claim = write("proposeClaim", {"text": "Talks took place."})["claim"]["id"]
     other = write("proposeClaim", {"text": "Talks were planned."})["claim"]["id"]
-    stance = write(
+    recorded = write(
         "recordStance",
         {
             "claimId": claim,
@@ -496,7 +496,9 @@ def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
             "reported": {"precision": "MONTH", "start": "2023-11-01"},
             "quote": "They met.",
         },
-    )["stanceId"]
+    )
+    assert recorded["linkId"] is None
+    stance = recorded["stanceId"]
     write(
         "correctStance",
         {
@@ -528,7 +530,7 @@ def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
             "reason": "entry fix",
         },
     )
-    link = write(
+    linked = write(
         "linkClaims",
         {
             "claimId": claim,
@@ -536,7 +538,9 @@ def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
             "targetId": other,
             "kind": "REFINES",
         },
-    )["linkId"]
+    )
+    assert linked["stanceId"] is None
+    link = linked["linkId"]
     write(
         "withdrawLink",
         {
