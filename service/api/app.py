@@ -12,6 +12,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,6 +23,7 @@ from strawberry.types import ExecutionResult
 
 from service.api.context import Context
 from service.api.errors import classify
+from service.api.http_errors import JsonHttpErrors
 from service.api.schema import build_schema
 from service.bootstrap import Services, build, close
 from service.settings import ApiKey, Settings
@@ -142,5 +144,6 @@ def create_app(
                 max_body_size=settings.max_body_bytes,
             ),
         ],
+        middleware=[Middleware(JsonHttpErrors)],
         lifespan=lifespan,
     )

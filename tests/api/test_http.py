@@ -155,25 +155,46 @@ def test_too_many_aliases_are_refused(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "status"),
+    ("body", "status", "code"),
     [
-        (b"[1, 2]", 400),
-        (b"null", 400),
-        (b'{"query": "{ position }", "variables": [1]}', 400),
-        (b"\xff\xfe\x00", 400),
-        (b"[" * 100_000 + b"]" * 100_000, 413),
-        (b"[" * 1000 + b"]" * 1000, 400),
-        (b"{not json", 400),
+        (b"[1, 2]", 400, "BAD_REQUEST"),
+        (b"null", 400, "BAD_REQUEST"),
+        (b'{"query": "{ position }", "variables": [1]}', 400, "BAD_REQUEST"),
+        (b'{"query": 5}', 400, "BAD_REQUEST"),
+        (b"{}", 400, "BAD_REQUEST"),
+        (b"\xff\xfe\x00", 400, "BAD_REQUEST"),
+        (b"[" * 100_000 + b"]" * 100_000, 413, "REQUEST_TOO_LARGE"),
+        (b"[" * 1000 + b"]" * 1000, 400, "BAD_REQUEST"),
+        (b"{not json", 400, "BAD_REQUEST"),
     ],
 )
-def test_malformed_bodies_are_client_errors(
-    client: httpx.Client, body: bytes, status: int
+def test_malformed_bodies_are_client_errors_with_codes(
+    client: httpx.Client, body: bytes, status: int, code: str
 ) -> None:
     response = client.post(
         "/graphql", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert error_codes(response.json()) == [code]
     assert "Traceback" not in response.text
+
+
+def test_refused_requests_say_why_in_json(client: httpx.Client) -> None:
+    mutation = 'mutation { proposeClaim(input: {text: "x"}) { version } }'
+    refusals = {
+        "mutation over GET": client.get("/graphql", params={"query": mutation}),
+        "wrong method": client.put("/graphql", json={"query": "{ position }"}),
+        "wrong content type": client.post(
+            "/graphql", content=b"{ position }", headers={"content-type": "text/xml"}
+        ),
+    }
+    for what, response in refusals.items():
+        assert 400 <= response.status_code < 500, what
+        body = response.json()
+        assert body["errors"][0]["message"], what
+        assert body["errors"][0]["extensions"]["code"], what
+    assert error_codes(refusals["wrong method"].json()) == ["METHOD_NOT_ALLOWED"]
 
 
 def test_syntax_and_validation_errors_carry_codes(client: httpx.Client) -> None:
