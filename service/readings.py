@@ -124,17 +124,16 @@ class Reader:
     def claim(self, claim_id: UUID, basis: Basis = Basis()) -> ClaimReading | None:
         """The claim at a basis, or None when it did not exist at that basis."""
         position = self.catalog.catch_up()
-        if basis.version is None and basis.recorded_at is None:
-            claim = self.catalog.claim(claim_id)
-            if claim is None:
-                raise ClaimNotFoundError("no such claim", id=str(claim_id))
+        current = self.catalog.claim(claim_id)
+        if current is None:
+            raise ClaimNotFoundError("no such claim", id=str(claim_id))
+        if basis.version is not None:
+            _check_version(basis.version, current.version)
+        if basis.recorded_at is None and basis.version in (None, current.version):
+            # The latest version needs no replay: a write's payload reads this.
+            claim = current
             sources = self._current_sources()
         else:
-            current = self.catalog.claim(claim_id)
-            if current is None:
-                raise ClaimNotFoundError("no such claim", id=str(claim_id))
-            if basis.version is not None:
-                _check_version(basis.version, current.version)
             found = self.ledger.claim_as_recorded(
                 claim_id, version=basis.version, at=basis.recorded_at
             )
