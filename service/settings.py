@@ -33,6 +33,7 @@ ENV_VARS = (
     "CLAIMS_DEV",
     "CLAIMS_LOAD_SEEDS",
     "CLAIMS_SEEDS_DIR",
+    "CLAIMS_CORS_ORIGINS",
 )
 
 
@@ -55,6 +56,7 @@ class Settings:
     dev: bool = False
     load_seeds: bool = True
     seeds_dir: Path = DEFAULT_SEEDS_DIR
+    cors_origins: tuple[str, ...] = ()
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
@@ -113,6 +115,18 @@ def parse_api_keys(text: str) -> dict[str, ApiKey]:
     return keys
 
 
+def parse_origins(text: str) -> tuple[str, ...]:
+    """Browser origins allowed to call the API, comma-separated; ``*`` for any."""
+    origins = tuple(o.strip().rstrip("/") for o in text.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and urlsplit(origin).scheme not in {"http", "https"}:
+            msg = (
+                f"CLAIMS_CORS_ORIGINS entries look like https://app.example: {origin!r}"
+            )
+            raise SettingsError(msg)
+    return origins
+
+
 def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -133,4 +147,5 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
         dev=_flag(env.get("CLAIMS_DEV"), False),
         load_seeds=_flag(env.get("CLAIMS_LOAD_SEEDS"), True),
         seeds_dir=Path(env.get("CLAIMS_SEEDS_DIR") or DEFAULT_SEEDS_DIR),
+        cors_origins=parse_origins(env.get("CLAIMS_CORS_ORIGINS", "")),
     )

@@ -60,3 +60,13 @@ def test_a_database_url_selects_postgresql() -> None:
 def test_a_malformed_database_url_is_refused() -> None:
     with pytest.raises(SettingsError):
         from_environ({"CLAIMS_DATABASE_URL": "mysql://db/claims"}).ledger_env()
+
+
+def test_cors_origins_are_a_list_of_web_origins() -> None:
+    settings = from_environ(
+        {"CLAIMS_CORS_ORIGINS": "https://app.example/, http://localhost:5173"}
+    )
+    assert settings.cors_origins == ("https://app.example", "http://localhost:5173")
+    assert from_environ({}).cors_origins == ()
+    with pytest.raises(SettingsError):
+        from_environ({"CLAIMS_CORS_ORIGINS": "app.example"})

@@ -13,6 +13,7 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -144,6 +145,15 @@ def create_app(
                 max_body_size=settings.max_body_bytes,
             ),
         ],
-        middleware=[Middleware(JsonHttpErrors)],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-api-key"],
+                max_age=600,
+            ),
+            Middleware(JsonHttpErrors),
+        ],
         lifespan=lifespan,
     )
