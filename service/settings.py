@@ -62,6 +62,7 @@ class Settings:
     max_tokens: int = 2000
     max_body_bytes: int = 64_000
     max_page_size: int = 100
+    max_reads_per_request: int = 300
 
     def ledger_env(self) -> dict[str, str]:
         """The event store's configuration, handed to the library explicitly:

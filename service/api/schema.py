@@ -70,7 +70,8 @@ T = TypeVar("T")
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking store call in a worker thread, off the event loop."""
+    """Run a write (or its payload's read) in a worker thread, off the event
+    loop; queries go through ``Context.read`` and its budget."""
     return await run_in_threadpool(partial(fn, *args, **kwargs))
 
 
@@ -163,7 +164,9 @@ class Query:
             text=text,
         )
         reader = info.context.services.reader
-        page = await call(reader.list_claims, claim_filter, first=first, after=after)
+        page = await info.context.read(
+            reader.list_claims, claim_filter, first=first, after=after
+        )
         edges = [
             ClaimEdge(cursor=cursor, node=ClaimNode(reading=reading))
             for cursor, reading in page.items
@@ -177,7 +180,7 @@ class Query:
 
     @strawberry.field(permission_classes=READ)
     async def sources(self, info: Info) -> list[SourceNode]:
-        sources = await call(info.context.services.reader.sources)
+        sources = await info.context.read(info.context.services.reader.sources)
         known = {str(s.id): s for s in sources}
         return [SourceNode(source=s, known=known) for s in sources]
 
@@ -188,7 +191,7 @@ class Query:
         id: strawberry.ID,
     ) -> SourceNode | None:
         source_id = expect_id(id, "Source")
-        sources = await call(info.context.services.reader.sources)
+        sources = await info.context.read(info.context.services.reader.sources)
         known = {str(s.id): s for s in sources}
         found = known.get(str(source_id))
         return SourceNode(source=found, known=known) if found else None
@@ -208,7 +211,7 @@ class Query:
 
     @strawberry.field(permission_classes=READ, description="The log's last position.")
     async def position(self, info: Info) -> Position:
-        return Position(await call(info.context.services.catalog.catch_up))
+        return Position(await info.context.read(info.context.services.catalog.catch_up))
 
 
 def _actor(info: Info, idempotency_key: str | None) -> Actor:

@@ -9,7 +9,6 @@ from typing import NewType, cast
 from uuid import UUID
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 
 from service.api.context import Info
@@ -124,11 +123,11 @@ class SourceNode(Node):
     @strawberry.field(description="Every stance this source took or passed on.")
     async def statements(self, info: Info) -> list[Statement]:
         reader = info.context.services.reader
-        found = await run_in_threadpool(reader.statements_of, self.source.id)
-        sources = {str(s.id): s for s in await run_in_threadpool(reader.sources)}
+        found = await info.context.read(reader.statements_of, self.source.id)
+        sources = {str(s.id): s for s in await info.context.read(reader.sources)}
         out = []
         for statement in found:
-            reading = await run_in_threadpool(reader.claim, statement.claim.id)
+            reading = await info.context.read(reader.claim, statement.claim.id)
             assert reading is not None  # noqa: S101 - current readings always exist
             out.append(
                 Statement(
@@ -424,7 +423,7 @@ class ClaimNode(Node):
     @strawberry.field(description="Every event of the claim, oldest first.")
     async def history(self, info: Info) -> list[HistoryEvent]:
         reader = info.context.services.reader
-        entries = await run_in_threadpool(reader.history, self.reading.claim.id)
+        entries = await info.context.read(reader.history, self.reading.claim.id)
         return [HistoryEvent.of(e) for e in entries]
 
     @strawberry.field(description="What changed between two versions.")
@@ -432,7 +431,7 @@ class ClaimNode(Node):
         self, info: Info, from_version: int, to_version: int
     ) -> list[FieldChange]:
         reader = info.context.services.reader
-        changes = await run_in_threadpool(
+        changes = await info.context.read(
             reader.diff, self.reading.claim.id, from_version, to_version
         )
         return [FieldChange.of(c) for c in changes]
@@ -474,7 +473,7 @@ async def read_claim(
     info: Info, claim_id: UUID, as_of: AsOf | None
 ) -> ClaimNode | None:
     reader = info.context.services.reader
-    reading = await run_in_threadpool(reader.claim, claim_id, to_basis(as_of))
+    reading = await info.context.read(reader.claim, claim_id, to_basis(as_of))
     return ClaimNode(reading=reading) if reading else None
 
 

@@ -443,6 +443,17 @@ def test_documents_over_the_token_limit_are_refused(client: httpx.Client) -> Non
     assert error_codes(body) == ["QUERY_TOO_LARGE"]
 
 
+def test_a_query_multiplying_store_reads_is_stopped_at_its_budget(
+    client: httpx.Client,
+) -> None:
+    histories = " ".join(f"h{i}: history {{ version }}" for i in range(29))
+    query = f"{{ sources {{ statements {{ claim {{ {histories} }} }} }} }}"
+    body = client.post("/graphql", json={"query": query}).json()
+    assert set(error_codes(body)) == {"QUERY_TOO_COSTLY"}
+    everyday = "{ claims(first: 100) { edges { node { history { version } } } } }"
+    assert "errors" not in client.post("/graphql", json={"query": everyday}).json()
+
+
 def test_introspection_is_capped_too(client: httpx.Client) -> None:
     inner = "name"
     for _ in range(30):
