@@ -76,6 +76,16 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [classify(e) for e in result.errors]
+            over = [e for e in result.errors if _code(e) == "QUERY_TOO_COSTLY"]
+            if over:
+                # Partial data would pass the fields past the budget off as
+                # null answers (a null asOf means "not recorded then").
+                result.data = None
+                result.errors = over[:1]
+
+
+def _code(error: GraphQLError) -> object:
+    return (error.extensions or {}).get("code")
 
 
 class RequireOperationName(SchemaExtension):
