@@ -37,11 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "load-seeds":
-        return _load_seeds(args)
-    return _export(args)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "load-seeds":
+            return _load_seeds(args)
+        return _export(args)
+    except settings_module.SettingsError as error:
+        print(f"claims-ledger: {error}", file=sys.stderr)  # noqa: T201
+        return 2
 
 
 def _settings(args: argparse.Namespace) -> settings_module.Settings:

@@ -135,18 +135,38 @@ def _flag(value: str | None, default: bool) -> bool:
 
 
 def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting at once, so a misconfigured service refuses
+    to start with one clear message instead of failing on first use."""
     env = os.environ if environ is None else environ
     keys_text = env.get("CLAIMS_API_KEYS", "")
     keys_file = env.get("CLAIMS_API_KEYS_FILE")
     if keys_file:
-        keys_text += "\n" + Path(keys_file).read_text()
-    return Settings(
+        try:
+            keys_text += "\n" + Path(keys_file).read_text()
+        except OSError as error:
+            msg = f"CLAIMS_API_KEYS_FILE {keys_file}: {error.strerror}"
+            raise SettingsError(msg) from None
+    reads = env.get("CLAIMS_READS", "open").strip().lower() or "open"
+    if reads not in {"open", "key"}:
+        msg = f"CLAIMS_READS is 'open' or 'key', not {reads!r}"
+        raise SettingsError(msg)
+    database_url = env.get("CLAIMS_DATABASE_URL") or None
+    if database_url:
+        postgres_env(database_url)  # refuses a malformed URL now, not at start-up
+    settings = Settings(
         db_path=env.get("CLAIMS_DB", "claims.sqlite"),
-        database_url=env.get("CLAIMS_DATABASE_URL") or None,
+        database_url=database_url,
         api_keys=parse_api_keys(keys_text),
-        reads_need_key=env.get("CLAIMS_READS", "open").lower() == "key",
+        reads_need_key=reads == "key",
         dev=_flag(env.get("CLAIMS_DEV"), False),
         load_seeds=_flag(env.get("CLAIMS_LOAD_SEEDS"), True),
         seeds_dir=Path(env.get("CLAIMS_SEEDS_DIR") or DEFAULT_SEEDS_DIR),
         cors_origins=parse_origins(env.get("CLAIMS_CORS_ORIGINS", "")),
     )
+    if settings.load_seeds and not (settings.seeds_dir / "claims.json").is_file():
+        msg = (
+            f"no seed files in {settings.seeds_dir}: set CLAIMS_SEEDS_DIR, "
+            "or CLAIMS_LOAD_SEEDS=0 (--no-seeds) to start without them"
+        )
+        raise SettingsError(msg)
+    return settings
