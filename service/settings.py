@@ -152,7 +152,7 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(msg)
     database_url = env.get("CLAIMS_DATABASE_URL") or None
     if database_url:
-        postgres_env(database_url)  # refuses a malformed URL now, not at start-up
+        postgres_env(database_url)  # refuses a malformed URL before anything opens
     settings = Settings(
         db_path=env.get("CLAIMS_DB", "claims.sqlite"),
         database_url=database_url,

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import SettingsError, from_environ
-
 BAD_SETTINGS = {
     "CLAIMS_API_KEYS": ("not-a-key-entry", "secret=principal:role"),
     "CLAIMS_API_KEYS_FILE": ("/nonexistent/keys", "CLAIMS_API_KEYS_FILE"),
@@ -41,17 +39,3 @@ def test_serve_refuses_bad_settings_with_a_clear_message(
     assert hint in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "c").exists(), "nothing may be opened before settings pass"
-
-
-def test_reads_are_open_unless_keys_are_asked_for() -> None:
-    assert not from_environ({}).reads_need_key
-    assert from_environ({"CLAIMS_READS": " Key "}).reads_need_key
-
-
-def test_seeds_may_be_missing_only_when_not_loaded(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError):
-        from_environ({"CLAIMS_SEEDS_DIR": str(tmp_path)})
-    settings = from_environ(
-        {"CLAIMS_SEEDS_DIR": str(tmp_path), "CLAIMS_LOAD_SEEDS": "0"}
-    )
-    assert not settings.load_seeds

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from service.settings import Role, SettingsError, from_environ, parse_api_keys
@@ -70,3 +72,17 @@ def test_cors_origins_are_a_list_of_web_origins() -> None:
     assert from_environ({}).cors_origins == ()
     with pytest.raises(SettingsError):
         from_environ({"CLAIMS_CORS_ORIGINS": "app.example"})
+
+
+def test_reads_are_open_unless_keys_are_asked_for() -> None:
+    assert not from_environ({}).reads_need_key
+    assert from_environ({"CLAIMS_READS": " Key "}).reads_need_key
+
+
+def test_seeds_may_be_missing_only_when_not_loaded(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError):
+        from_environ({"CLAIMS_SEEDS_DIR": str(tmp_path)})
+    settings = from_environ(
+        {"CLAIMS_SEEDS_DIR": str(tmp_path), "CLAIMS_LOAD_SEEDS": "0"}
+    )
+    assert not settings.load_seeds

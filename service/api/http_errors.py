@@ -42,10 +42,9 @@ class JsonHttpErrors:
 
         async def rewrite(message: Message) -> None:
             nonlocal held, body
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and message["status"] >= 400:
                 headers = MutableHeaders(raw=list(message["headers"]))
-                is_text = headers.get("content-type", "").startswith("text/plain")
-                if message["status"] >= 400 and is_text:
+                if headers.get("content-type", "").startswith("text/plain"):
                     held = message
                     return
             elif held is not None and message["type"] == "http.response.body":
