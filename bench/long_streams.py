@@ -25,6 +25,7 @@ from uuid import UUID
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.application import Actor, ClaimsLedger
+from service.application.commands import ProposeClaim, RecordStance
 from service.catalog import Catalog
 from service.domain.ids import source_id_for
 from service.domain.values import Period, StanceKind
@@ -46,11 +47,7 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
 
 def claim_of_length(ledger: ClaimsLedger, length: int) -> UUID:
     claim = ledger.propose_claim(
-        BENCH,
-        key=None,
-        text=f"A claim of {length} events.",
-        about=[],
-        occurred=Period.unknown(),
+        BENCH, ProposeClaim(text=f"A claim of {length} events.")
     ).aggregate_id
     for version in range(1, length):
         affirm(ledger, claim, version)
@@ -60,12 +57,14 @@ def claim_of_length(ledger: ClaimsLedger, length: int) -> UUID:
 def affirm(ledger: ClaimsLedger, claim: UUID, version: int) -> None:
     ledger.record_stance(
         BENCH,
-        claim,
-        expected_version=version,
-        kind=StanceKind.AFFIRMS,
-        chain=[source_id_for("wsj")],
-        reported=SAID,
-        quote=f"statement {version}",
+        RecordStance(
+            claim_id=claim,
+            expected_version=version,
+            kind=StanceKind.AFFIRMS,
+            chain=(source_id_for("wsj"),),
+            reported=SAID,
+            quote=f"statement {version}",
+        ),
     )
 
 

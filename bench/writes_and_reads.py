@@ -30,6 +30,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.application import Actor, ClaimsLedger
+from service.application.commands import ProposeClaim, RecordStance
 from service.domain.ids import source_id_for
 from service.domain.values import Period, StanceKind
 from service.seeding import load_seeds
@@ -62,11 +63,7 @@ def direct_writes(store_env: dict[str, str], n: int) -> float:
     versions = {}
     for i in range(CLAIMS):
         result = ledger.propose_claim(
-            Actor("bench"),
-            key=None,
-            text=f"Bench claim {i}.",
-            about=[],
-            occurred=Period.unknown(),
+            Actor("bench"), ProposeClaim(text=f"Bench claim {i}.")
         )
         versions[result.aggregate_id] = result.version
     order = list(versions)
@@ -78,11 +75,13 @@ def direct_writes(store_env: dict[str, str], n: int) -> float:
         count += 1
         result = ledger.record_stance(
             Actor("bench"),
-            claim_id,
-            expected_version=versions[claim_id],
-            kind=StanceKind.AFFIRMS,
-            chain=[wsj],
-            reported=Period.day(date(2023, 11, 1)),
+            RecordStance(
+                claim_id=claim_id,
+                expected_version=versions[claim_id],
+                kind=StanceKind.AFFIRMS,
+                chain=(wsj,),
+                reported=Period.day(date(2023, 11, 1)),
+            ),
         )
         versions[claim_id] = result.version
 

@@ -14,8 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from service.application import Actor, ClaimsLedger
+from service.application.commands import (
+    LinkClaims,
+    ProposeClaim,
+    RecordStance,
+    RegisterSource,
+)
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for, link_id_for, source_id_for, stance_id_for
+from service.domain.source import SourceProfile
 from service.domain.values import Document, LinkKind, Period, SourceKind, StanceKind
 from service.settings import DEFAULT_SEEDS_DIR
 
@@ -40,14 +47,15 @@ def load_seeds(ledger: ClaimsLedger, seeds_dir: Path = DEFAULT_SEEDS_DIR) -> See
         if source_id in ledger.repository:
             continue
         affiliation = item.get("affiliation")
-        ledger.register_source(
-            SEED_ACTOR,
-            key=item["key"],
+        profile = SourceProfile(
             name=item["name"],
             kind=SourceKind(item["kind"]),
             anonymous=item["anonymous"],
             descriptor=item.get("descriptor"),
             affiliation_id=source_id_for(affiliation) if affiliation else None,
+        )
+        ledger.register_source(
+            SEED_ACTOR, RegisterSource(profile=profile, key=item["key"])
         )
         recorded += 1
 
@@ -61,32 +69,32 @@ def load_seeds(ledger: ClaimsLedger, seeds_dir: Path = DEFAULT_SEEDS_DIR) -> See
     for item in data["claims"]:
         claim_id = claim_id_for(item["key"])
         if claim_id not in ledger.repository:
-            ledger.propose_claim(
-                SEED_ACTOR,
+            command = ProposeClaim(
                 key=item["key"],
                 text=item["text"],
-                about=item["about"],
+                about=tuple(item["about"]),
                 occurred=period(item["occurred"]),
             )
+            ledger.propose_claim(SEED_ACTOR, command)
             recorded += 1
         for stance in item["stances"]:
             stance_id = stance_id_for(claim_id, stance["key"])
             claim = ledger.get_claim(claim_id)
             if str(stance_id) in claim.stances:
                 continue
-            ledger.record_stance(
-                SEED_ACTOR,
-                claim_id,
+            record = RecordStance(
+                claim_id=claim_id,
                 expected_version=claim.version,
                 stance_id=stance_id,
                 kind=StanceKind(stance["kind"]),
-                chain=[source_id_for(k) for k in stance["chain"]],
+                chain=tuple(source_id_for(k) for k in stance["chain"]),
                 quote=stance.get("quote"),
                 document=Document.from_dict(documents[stance["document"]]),
                 reported=period(stance["reported"]),
                 independent=stance.get("independent", False),
                 note=stance.get("note"),
             )
+            ledger.record_stance(SEED_ACTOR, record)
             recorded += 1
 
     for item in data["claims"]:
@@ -96,14 +104,14 @@ def load_seeds(ledger: ClaimsLedger, seeds_dir: Path = DEFAULT_SEEDS_DIR) -> See
             claim = ledger.get_claim(claim_id)
             if str(link_id) in claim.links:
                 continue
-            ledger.link_claims(
-                SEED_ACTOR,
-                claim_id,
+            link_command = LinkClaims(
+                claim_id=claim_id,
                 expected_version=claim.version,
                 link_id=link_id,
                 target_id=claim_id_for(link["target"]),
                 kind=LinkKind(link["kind"]),
                 note=link.get("note"),
             )
+            ledger.link_claims(SEED_ACTOR, link_command)
             recorded += 1
     return SeedReport(recorded=recorded, position=ledger.last_position())

@@ -11,6 +11,14 @@ from uuid import UUID
 import pytest
 
 from service.application import Actor, ClaimsLedger, WriteResult
+from service.application.commands import (
+    CorrectWording,
+    ProposeClaim,
+    RecordStance,
+    RegisterSource,
+    RetractStance,
+    WithdrawLink,
+)
 from service.domain.claim import ReportedBasis
 from service.domain.errors import (
     AlreadyExistsError,
@@ -21,6 +29,7 @@ from service.domain.errors import (
     VersionConflictError,
 )
 from service.domain.ids import claim_id_for, source_id_for
+from service.domain.source import SourceProfile
 from service.domain.status import ClaimStatus
 from service.domain.values import Period, SourceKind, StanceKind
 from service.readings import Basis, ClaimFilter, Reader
@@ -59,12 +68,14 @@ def wsj_affirms(
 ) -> WriteResult:
     return ledger.record_stance(
         actor,
-        BEIRUT,
-        expected_version=version,
-        kind=StanceKind.AFFIRMS,
-        chain=[WSJ],
-        reported=Period.day(date(2023, 10, 27)),
-        quote="a new report",
+        RecordStance(
+            claim_id=BEIRUT,
+            expected_version=version,
+            kind=StanceKind.AFFIRMS,
+            chain=(WSJ,),
+            reported=Period.day(date(2023, 10, 27)),
+            quote="a new report",
+        ),
     )
 
 
@@ -137,7 +148,7 @@ def test_a_key_reused_for_another_request_is_refused(seeded: ClaimsLedger) -> No
     wsj_affirms(seeded, version, keyed)
     with pytest.raises(IdempotencyKeyReusedError):
         seeded.correct_wording(
-            keyed, BEIRUT, expected_version=version + 1, text="Other.", reason="x"
+            keyed, CorrectWording(BEIRUT, version + 1, text="Other.", reason="x")
         )
 
 
@@ -153,11 +164,13 @@ def test_a_failed_write_records_nothing(seeded: ClaimsLedger) -> None:
     with pytest.raises(SourceNotFoundError):
         seeded.record_stance(
             ALICE,
-            BEIRUT,
-            expected_version=seeded.get_claim(BEIRUT).version,
-            kind=StanceKind.DENIES,
-            chain=[UUID(int=7)],
-            reported=Period.unknown(),
+            RecordStance(
+                claim_id=BEIRUT,
+                expected_version=seeded.get_claim(BEIRUT).version,
+                kind=StanceKind.DENIES,
+                chain=(UUID(int=7),),
+                reported=Period.unknown(),
+            ),
         )
     assert seeded.last_position() == before
 
@@ -165,15 +178,14 @@ def test_a_failed_write_records_nothing(seeded: ClaimsLedger) -> None:
 def test_unknown_claims_are_not_found(seeded: ClaimsLedger) -> None:
     with pytest.raises(ClaimNotFoundError):
         seeded.correct_wording(
-            ALICE, UUID(int=1), expected_version=1, text="x", reason="y"
+            ALICE, CorrectWording(UUID(int=1), 1, text="x", reason="y")
         )
 
 
 def test_a_source_key_is_taken_once(seeded: ClaimsLedger) -> None:
+    profile = SourceProfile(name="WSJ again", kind=SourceKind.OUTLET)
     with pytest.raises(AlreadyExistsError):
-        seeded.register_source(
-            ALICE, key="wsj", name="WSJ again", kind=SourceKind.OUTLET, anonymous=False
-        )
+        seeded.register_source(ALICE, RegisterSource(profile=profile, key="wsj"))
 
 
 def test_every_event_carries_actor_and_key(seeded: ClaimsLedger) -> None:
@@ -198,11 +210,13 @@ def test_a_retraction_then_reads_on_both_clocks(
     before = reader.history(BEIRUT)[-1].recorded_at
     seeded.retract_stance(
         ALICE,
-        BEIRUT,
-        expected_version=claim.version,
-        stance_id=UUID(affirming.stance_id),
-        reason="the officials withdrew their account",
-        reported=Period.day(date(2023, 11, 1)),
+        RetractStance(
+            claim_id=BEIRUT,
+            expected_version=claim.version,
+            stance_id=UUID(affirming.stance_id),
+            reason="the officials withdrew their account",
+            reported=Period.day(date(2023, 11, 1)),
+        ),
     )
 
     def status(basis: Basis) -> ClaimStatus:
@@ -243,11 +257,7 @@ def test_cursor_pages_stay_stable_while_claims_are_added(
     first = reader.list_claims(ClaimFilter(), first=4, after=None)
     added = [
         seeded.propose_claim(
-            ALICE,
-            key=None,
-            text=f"Added while paging {i}.",
-            about=[],
-            occurred=Period.unknown(),
+            ALICE, ProposeClaim(text=f"Added while paging {i}.")
         ).aggregate_id
         for i in range(3)
     ]
@@ -264,10 +274,12 @@ def test_a_withdrawn_link_no_longer_points_at_its_target(
     (link,) = claim.active_links()
     seeded.withdraw_link(
         ALICE,
-        surprised,
-        expected_version=claim.version,
-        link_id=UUID(link.link_id),
-        reason="the article does not set them against each other",
+        WithdrawLink(
+            claim_id=surprised,
+            expected_version=claim.version,
+            link_id=UUID(link.link_id),
+            reason="the article does not set them against each other",
+        ),
     )
     reading = reader.claim(BEIRUT)
     assert reading is not None

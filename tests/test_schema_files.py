@@ -12,8 +12,22 @@ import pytest
 
 from service.api.schema import schema
 from service.application import Actor, ClaimsLedger
+from service.application.commands import (
+    AmendClaim,
+    AmendSource,
+    AmendStance,
+    CorrectStance,
+    CorrectWording,
+    LinkClaims,
+    ProposeClaim,
+    RecordStance,
+    RetractStance,
+    WithdrawLink,
+)
 from service.domain import errors
+from service.domain.claim import ClaimChanges, StanceChanges
 from service.domain.ids import claim_id_for, source_id_for
+from service.domain.source import SourceChanges
 from service.domain.values import LinkKind, Period, StanceKind
 from service.export import event_classes, event_type_name, rendered_files
 from service.readings import ENVELOPE
@@ -55,64 +69,75 @@ def exercise_every_event_type(ledger: ClaimsLedger) -> None:
     wsj, ryder = source_id_for("wsj"), source_id_for("patrick-ryder")
     ledger.amend_source(
         Actor("alice"),
-        ryder,
-        expected_version=1,
-        changes={"descriptor": "Pentagon press secretary"},
-        reason="his title in the article",
+        AmendSource(
+            source_id=ryder,
+            expected_version=1,
+            changes=SourceChanges(descriptor="Pentagon press secretary"),
+            reason="his title in the article",
+        ),
     )
     claim = ledger.propose_claim(
-        alice, key=None, text="A claim to change.", about=[], occurred=Period.unknown()
+        alice, ProposeClaim(text="A claim to change.")
     ).aggregate_id
     other = claim_id_for("iran-directly-involved-in-attack")
     said = Period.day(date(2023, 11, 1))
     bob = Actor("bob")
     stance = ledger.record_stance(
         bob,
-        claim,
-        expected_version=1,
-        kind=StanceKind.AFFIRMS,
-        chain=[wsj],
-        reported=said,
-        quote="It happened.",
+        RecordStance(
+            claim_id=claim,
+            expected_version=1,
+            kind=StanceKind.AFFIRMS,
+            chain=(wsj,),
+            reported=said,
+            quote="It happened.",
+        ),
     ).created_id
     assert stance is not None
     ledger.correct_stance(
         bob,
-        claim,
-        expected_version=2,
-        stance_id=stance,
-        changes={"kind": "QUALIFIES"},
-        reason="their correction",
-        reported=said,
+        CorrectStance(
+            claim_id=claim,
+            expected_version=2,
+            stance_id=stance,
+            changes=StanceChanges(kind=StanceKind.QUALIFIES),
+            reason="their correction",
+            reported=said,
+        ),
     )
     ledger.amend_stance(
         bob,
-        claim,
-        expected_version=3,
-        stance_id=stance,
-        changes={"quote": "It may have happened."},
-        reason="mistyped",
+        AmendStance(
+            claim_id=claim,
+            expected_version=3,
+            stance_id=stance,
+            changes=StanceChanges(quote="It may have happened."),
+            reason="mistyped",
+        ),
     )
     ledger.retract_stance(
         bob,
-        claim,
-        expected_version=4,
-        stance_id=stance,
-        reason="withdrawn",
-        reported=said,
+        RetractStance(
+            claim_id=claim,
+            expected_version=4,
+            stance_id=stance,
+            reason="withdrawn",
+            reported=said,
+        ),
     )
     ledger.correct_wording(
-        bob, claim, expected_version=5, text="A changed claim.", reason="clearer"
+        bob, CorrectWording(claim, 5, text="A changed claim.", reason="clearer")
     )
     ledger.amend_claim(
-        bob, claim, expected_version=6, changes={"about": ["Iran"]}, reason="fix"
+        bob,
+        AmendClaim(claim, 6, changes=ClaimChanges(about=("Iran",)), reason="fix"),
     )
     link = ledger.link_claims(
-        bob, claim, expected_version=7, target_id=other, kind=LinkKind.REFINES
+        bob, LinkClaims(claim, 7, target_id=other, kind=LinkKind.REFINES)
     ).created_id
     assert link is not None
     ledger.withdraw_link(
-        bob, claim, expected_version=8, link_id=link, reason="not a refinement"
+        bob, WithdrawLink(claim, 8, link_id=link, reason="not a refinement")
     )
 
 

@@ -1,19 +1,39 @@
-"""Input types and their shape checks (lengths, formats, ids). Rules about
-existence and invariants belong to the ledger, not here."""
+"""Input types, and how each becomes a command: strings to ids and enums,
+UNSET to KEEP. Text rules and limits are the domain's (service.domain.limits),
+applied when the command's values are built; nothing is checked twice."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
 import strawberry
 
 from service.api import types as _registered_enums  # noqa: F401 - registers enums
 from service.api.ids import expect_id
+from service.application.commands import (
+    AmendClaim,
+    AmendSource,
+    AmendStance,
+    CorrectStance,
+    CorrectWording,
+    LinkClaims,
+    ProposeClaim,
+    RecordStance,
+    RegisterSource,
+    RetractStance,
+    WithdrawLink,
+)
+from service.domain.claim import ClaimChanges, StanceChanges
 from service.domain.errors import InvalidInputError
+from service.domain.limits import check_key
+from service.domain.source import SourceChanges, SourceProfile
 from service.domain.values import (
+    KEEP,
     Document,
+    Keep,
     LinkKind,
     Period,
     Precision,
@@ -21,32 +41,41 @@ from service.domain.values import (
     StanceKind,
 )
 
-KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-MAX_TEXT = 2_000
-MAX_QUOTE = 10_000
-MAX_NOTE = 4_000
-MAX_CHAIN = 20
-MAX_ENTITIES = 50
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def check_length(value: str | None, field: str, limit: int) -> str | None:
-    if value is not None and len(value) > limit:
-        raise InvalidInputError(
-            f"{field} is longer than {limit} characters", field=field
-        )
-    return value
+def given(value: T | None, convert: Callable[[T], R]) -> R | Keep | None:
+    """An optional amend field: UNSET keeps, null clears, a value converts."""
+    if value is strawberry.UNSET:
+        return KEEP
+    return None if value is None else convert(value)
 
 
-def check_key(value: str | None) -> str | None:
-    if value is not None and not KEY_PATTERN.match(value):
-        raise InvalidInputError(
-            "a key is 1-100 lowercase letters, digits and dashes", field="key"
-        )
-    return value
+def required(value: T | None, convert: Callable[[T], R], field: str) -> R | Keep:
+    """An amend field every record must have: UNSET keeps, null is refused."""
+    if value is None:
+        raise InvalidInputError(f"{field} cannot be null", field=field)
+    return KEEP if value is strawberry.UNSET else convert(value)
 
 
-def check_idempotency_key(value: str | None) -> str | None:
-    return check_length(value, "idempotencyKey", 200)
+def source_id(value: strawberry.ID) -> UUID:
+    return expect_id(value, "Source")
+
+
+def claim_id(value: strawberry.ID) -> UUID:
+    return expect_id(value, "Claim")
+
+
+def chain_ids(chain: list[strawberry.ID]) -> tuple[UUID, ...]:
+    return tuple(source_id(s) for s in chain)
+
+
+def plain_uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidInputError(f"{field} is not a valid id", field=field) from None
 
 
 @strawberry.input(description="A span of days; DAY/MONTH/YEAR need only start.")
@@ -74,10 +103,15 @@ class DocumentInput:
     published: date | None = None
 
     def to_domain(self) -> Document:
-        check_length(self.title, "document.title", MAX_TEXT)
-        check_length(self.url, "document.url", MAX_TEXT)
-        check_length(self.publisher, "document.publisher", MAX_TEXT)
         return Document(self.title, self.url, self.publisher, self.published)
+
+
+def _period(value: PeriodInput) -> Period:
+    return value.to_domain()
+
+
+def _document(value: DocumentInput) -> Document:
+    return value.to_domain()
 
 
 @strawberry.input
@@ -89,6 +123,18 @@ class RegisterSourceInput:
     descriptor: str | None = None
     affiliation_id: strawberry.ID | None = None
     idempotency_key: str | None = None
+
+    def to_command(self) -> RegisterSource:
+        profile = SourceProfile(
+            name=self.name,
+            kind=self.kind,
+            anonymous=self.anonymous,
+            descriptor=self.descriptor,
+            affiliation_id=source_id(self.affiliation_id)
+            if self.affiliation_id
+            else None,
+        )
+        return RegisterSource(profile=profile, key=check_key(self.key))
 
 
 @strawberry.input(
@@ -105,6 +151,21 @@ class AmendSourceInput:
     affiliation_id: strawberry.ID | None = strawberry.UNSET
     idempotency_key: str | None = None
 
+    def to_command(self) -> AmendSource:
+        changes = SourceChanges(
+            name=required(self.name, str, "name"),
+            kind=required(self.kind, SourceKind, "kind"),
+            anonymous=required(self.anonymous, bool, "anonymous"),
+            descriptor=given(self.descriptor, str),
+            affiliation_id=given(self.affiliation_id, source_id),
+        )
+        return AmendSource(
+            source_id=source_id(self.source_id),
+            expected_version=self.expected_version,
+            changes=changes,
+            reason=self.reason,
+        )
+
 
 @strawberry.input
 class ProposeClaimInput:
@@ -113,6 +174,14 @@ class ProposeClaimInput:
     occurred: PeriodInput | None = None
     key: str | None = None
     idempotency_key: str | None = None
+
+    def to_command(self) -> ProposeClaim:
+        return ProposeClaim(
+            text=self.text,
+            about=tuple(self.about),
+            occurred=self.occurred.to_domain() if self.occurred else Period.unknown(),
+            key=check_key(self.key),
+        )
 
 
 @strawberry.input(
@@ -130,6 +199,19 @@ class RecordStanceInput:
     note: str | None = None
     idempotency_key: str | None = None
 
+    def to_command(self) -> RecordStance:
+        return RecordStance(
+            claim_id=claim_id(self.claim_id),
+            expected_version=self.expected_version,
+            kind=self.kind,
+            chain=chain_ids(self.chain),
+            reported=self.reported.to_domain(),
+            quote=self.quote,
+            document=self.document.to_domain() if self.document else None,
+            independent=self.independent,
+            note=self.note,
+        )
+
 
 @strawberry.input(description="The source withdrew its stance.")
 class RetractStanceInput:
@@ -139,6 +221,15 @@ class RetractStanceInput:
     reason: str
     reported: PeriodInput
     idempotency_key: str | None = None
+
+    def to_command(self) -> RetractStance:
+        return RetractStance(
+            claim_id=claim_id(self.claim_id),
+            expected_version=self.expected_version,
+            stance_id=plain_uuid(self.stance_id, "stanceId"),
+            reason=self.reason,
+            reported=self.reported.to_domain(),
+        )
 
 
 @strawberry.input(
@@ -155,6 +246,22 @@ class CorrectStanceInput:
     document: DocumentInput | None = strawberry.UNSET
     note: str | None = strawberry.UNSET
     idempotency_key: str | None = None
+
+    def to_command(self) -> CorrectStance:
+        changes = StanceChanges(
+            kind=required(self.kind, StanceKind, "kind"),
+            quote=given(self.quote, str),
+            document=given(self.document, _document),
+            note=given(self.note, str),
+        )
+        return CorrectStance(
+            claim_id=claim_id(self.claim_id),
+            expected_version=self.expected_version,
+            stance_id=plain_uuid(self.stance_id, "stanceId"),
+            changes=changes,
+            reason=self.reason,
+            reported=self.reported.to_domain(),
+        )
 
 
 @strawberry.input(
@@ -174,6 +281,24 @@ class AmendStanceInput:
     independent: bool | None = strawberry.UNSET
     idempotency_key: str | None = None
 
+    def to_command(self) -> AmendStance:
+        changes = StanceChanges(
+            kind=required(self.kind, StanceKind, "kind"),
+            quote=given(self.quote, str),
+            document=given(self.document, _document),
+            note=given(self.note, str),
+            chain=required(self.chain, chain_ids, "chain"),
+            reported=required(self.reported, _period, "reported"),
+            independent=required(self.independent, bool, "independent"),
+        )
+        return AmendStance(
+            claim_id=claim_id(self.claim_id),
+            expected_version=self.expected_version,
+            stance_id=plain_uuid(self.stance_id, "stanceId"),
+            changes=changes,
+            reason=self.reason,
+        )
+
 
 @strawberry.input
 class CorrectClaimWordingInput:
@@ -182,6 +307,14 @@ class CorrectClaimWordingInput:
     text: str
     reason: str
     idempotency_key: str | None = None
+
+    def to_command(self) -> CorrectWording:
+        return CorrectWording(
+            claim_id=claim_id(self.claim_id),
+            expected_version=self.expected_version,
+            text=self.text,
+            reason=self.reason,
+        )
 
 
 @strawberry.input(
@@ -195,6 +328,17 @@ class AmendClaimInput:
     occurred: PeriodInput | None = strawberry.UNSET
     idempotency_key: str | None = None
 
+    def to_command(self) -> AmendClaim:
+        return AmendClaim(
+            claim_id=claim_id(self.claim_id),
+            expected_version=self.expected_version,
+            changes=ClaimChanges(
+                about=required(self.about, tuple, "about"),
+                occurred=required(self.occurred, _period, "occurred"),
+            ),
+            reason=self.reason,
+        )
+
 
 @strawberry.input
 class LinkClaimsInput:
@@ -205,6 +349,15 @@ class LinkClaimsInput:
     note: str | None = None
     idempotency_key: str | None = None
 
+    def to_command(self) -> LinkClaims:
+        return LinkClaims(
+            claim_id=claim_id(self.claim_id),
+            expected_version=self.expected_version,
+            target_id=claim_id(self.target_id),
+            kind=self.kind,
+            note=self.note,
+        )
+
 
 @strawberry.input
 class WithdrawLinkInput:
@@ -214,47 +367,10 @@ class WithdrawLinkInput:
     reason: str
     idempotency_key: str | None = None
 
-
-def set_fields(data: object, names: tuple[str, ...]) -> dict[str, Any]:
-    """The optional fields a client actually sent (UNSET means 'leave as is')."""
-    return {
-        name: getattr(data, name)
-        for name in names
-        if getattr(data, name) is not strawberry.UNSET
-    }
-
-
-def revision_changes(data: object, names: tuple[str, ...]) -> dict[str, Any]:
-    changes = set_fields(data, names)
-    if changes.get("kind") is not None:
-        changes["kind"] = changes["kind"].value
-    if "document" in changes and changes["document"] is not None:
-        changes["document"] = changes["document"].to_domain().to_dict()
-    if "reported" in changes:
-        if changes["reported"] is None:
-            raise InvalidInputError("reported cannot be null", field="reported")
-        changes["reported"] = changes["reported"].to_dict()
-    if "chain" in changes:
-        if changes["chain"] is None:
-            raise InvalidInputError("chain cannot be null", field="chain")
-        changes["chain"] = [str(expect_id(s, "Source")) for s in changes["chain"]]
-    check_length(changes.get("quote"), "quote", MAX_QUOTE)
-    check_length(changes.get("note"), "note", MAX_NOTE)
-    for name in ("kind", "independent"):
-        if name in changes and changes[name] is None:
-            raise InvalidInputError(f"{name} cannot be null", field=name)
-    return changes
-
-
-def chain_ids(chain: list[strawberry.ID]):  # type: ignore[no-untyped-def]
-    if len(chain) > MAX_CHAIN:
-        raise InvalidInputError(f"a chain has at most {MAX_CHAIN} hops", field="chain")
-    return [expect_id(s, "Source") for s in chain]
-
-
-def entities(about: list[str]) -> list[str]:
-    if len(about) > MAX_ENTITIES:
-        raise InvalidInputError(f"at most {MAX_ENTITIES} entities", field="about")
-    for entity in about:
-        check_length(entity, "about", 200)
-    return about
+    def to_command(self) -> WithdrawLink:
+        return WithdrawLink(
+            claim_id=claim_id(self.claim_id),
+            expected_version=self.expected_version,
+            link_id=plain_uuid(self.link_id, "linkId"),
+            reason=self.reason,
+        )

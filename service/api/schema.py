@@ -23,9 +23,6 @@ from service.api.context import Info
 from service.api.errors import ErrorCodes, RequireOperationName
 from service.api.ids import expect_id, parse_global_id
 from service.api.inputs import (
-    MAX_NOTE,
-    MAX_QUOTE,
-    MAX_TEXT,
     AmendClaimInput,
     AmendSourceInput,
     AmendStanceInput,
@@ -37,13 +34,6 @@ from service.api.inputs import (
     RegisterSourceInput,
     RetractStanceInput,
     WithdrawLinkInput,
-    chain_ids,
-    check_idempotency_key,
-    check_key,
-    check_length,
-    entities,
-    revision_changes,
-    set_fields,
 )
 from service.api.limits import document_limits
 from service.api.permissions import READ, WRITE
@@ -56,17 +46,18 @@ from service.api.types import (
     SourceNode,
     read_claim,
 )
+from service.api.unicode_guard import WellFormedStrings
 from service.application import Actor, WriteResult
-from service.domain.claim import AMENDABLE_STANCE_FIELDS, REVISABLE_STANCE_FIELDS
+from service.application.commands import ClaimCommand
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for
-from service.domain.source import AMENDABLE_SOURCE_FIELDS
+from service.domain.limits import SEARCH_TEXT
 from service.domain.status import ClaimStatus
-from service.domain.values import Period
 from service.readings import Basis, ClaimFilter
 from service.settings import Settings
 
 T = TypeVar("T")
+C = TypeVar("C", bound=ClaimCommand, covariant=True)
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -156,7 +147,7 @@ class Query:
             raise InvalidInputError(
                 f"first must be between 0 and {limit}", field="first"
             )
-        check_length(text, "text", 200)
+        text = SEARCH_TEXT.clean_optional(text)
         claim_filter = ClaimFilter(
             status=status,
             source_id=expect_id(source_id, "Source") if source_id else None,
@@ -217,7 +208,7 @@ class Query:
 def _actor(info: Info, idempotency_key: str | None) -> Actor:
     principal = info.context.principal
     assert principal is not None  # noqa: S101 - WRITE permissions ran first
-    return Actor(principal.principal, check_idempotency_key(idempotency_key))
+    return Actor(principal.principal, idempotency_key)
 
 
 Created = Literal["stance", "link"]
@@ -243,27 +234,21 @@ async def _claim_write(
     )
 
 
-class ClaimWriteInput(Protocol):
-    claim_id: strawberry.ID
-    expected_version: int
+class ClaimWriteInput(Protocol[C]):
     idempotency_key: str | None
+
+    def to_command(self) -> C: ...
 
 
 async def _write_claim(
     info: Info,
-    data: ClaimWriteInput,
-    use_case: Callable[..., WriteResult],
+    data: ClaimWriteInput[C],
+    use_case: Callable[[Actor, C], WriteResult],
     creates: Created | None = None,
-    **arguments: Any,
 ) -> ClaimWrite:
-    """Every write to an existing claim: who, which claim, which version seen."""
-    result = await call(
-        use_case,
-        _actor(info, data.idempotency_key),
-        expect_id(data.claim_id, "Claim"),
-        expected_version=data.expected_version,
-        **arguments,
-    )
+    """Every write to an existing claim: who, and the command it asks for."""
+    command = data.to_command()
+    result = await call(use_case, _actor(info, data.idempotency_key), command)
     return await _claim_write(info, result, creates)
 
 
@@ -282,109 +267,53 @@ class Mutation:
     async def register_source(
         self, info: Info, input: RegisterSourceInput
     ) -> SourceWrite:
-        check_length(input.name, "name", MAX_TEXT)
-        check_length(input.descriptor, "descriptor", MAX_TEXT)
+        command = input.to_command()
         result = await call(
             info.context.services.ledger.register_source,
             _actor(info, input.idempotency_key),
-            key=check_key(input.key),
-            name=input.name,
-            kind=input.kind,
-            anonymous=input.anonymous,
-            descriptor=input.descriptor,
-            affiliation_id=expect_id(input.affiliation_id, "Source")
-            if input.affiliation_id
-            else None,
+            command,
         )
         return await _source_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def amend_source(self, info: Info, input: AmendSourceInput) -> SourceWrite:
-        changes = set_fields(input, AMENDABLE_SOURCE_FIELDS)
-        if changes.get("kind") is not None:
-            changes["kind"] = changes["kind"].value
-        if changes.get("affiliation_id") is not None:
-            changes["affiliation_id"] = str(
-                expect_id(changes["affiliation_id"], "Source")
-            )
-        for name in ("name", "kind", "anonymous"):
-            if name in changes and changes[name] is None:
-                raise InvalidInputError(f"{name} cannot be null", field=name)
+        command = input.to_command()
         result = await call(
             info.context.services.ledger.amend_source,
             _actor(info, input.idempotency_key),
-            expect_id(input.source_id, "Source"),
-            expected_version=input.expected_version,
-            changes=changes,
-            reason=input.reason,
+            command,
         )
         return await _source_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def propose_claim(self, info: Info, input: ProposeClaimInput) -> ClaimWrite:
-        check_length(input.text, "text", MAX_TEXT)
-        occurred = input.occurred.to_domain() if input.occurred else Period.unknown()
+        command = input.to_command()
         result = await call(
             info.context.services.ledger.propose_claim,
             _actor(info, input.idempotency_key),
-            key=check_key(input.key),
-            text=input.text,
-            about=entities(input.about),
-            occurred=occurred,
+            command,
         )
         return await _claim_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def record_stance(self, info: Info, input: RecordStanceInput) -> ClaimWrite:
-        check_length(input.quote, "quote", MAX_QUOTE)
-        check_length(input.note, "note", MAX_NOTE)
-        return await _write_claim(
-            info,
-            input,
-            info.context.services.ledger.record_stance,
-            creates="stance",
-            kind=input.kind,
-            chain=chain_ids(input.chain),
-            reported=input.reported.to_domain(),
-            quote=input.quote,
-            document=input.document.to_domain() if input.document else None,
-            independent=input.independent,
-            note=input.note,
-        )
+        ledger = info.context.services.ledger
+        return await _write_claim(info, input, ledger.record_stance, "stance")
 
     @strawberry.mutation(permission_classes=WRITE)
     async def retract_stance(self, info: Info, input: RetractStanceInput) -> ClaimWrite:
-        return await _write_claim(
-            info,
-            input,
-            info.context.services.ledger.retract_stance,
-            stance_id=_uuid(input.stance_id, "stanceId"),
-            reason=check_length(input.reason, "reason", MAX_NOTE) or "",
-            reported=input.reported.to_domain(),
-        )
+        ledger = info.context.services.ledger
+        return await _write_claim(info, input, ledger.retract_stance)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def correct_stance(self, info: Info, input: CorrectStanceInput) -> ClaimWrite:
-        return await _write_claim(
-            info,
-            input,
-            info.context.services.ledger.correct_stance,
-            stance_id=_uuid(input.stance_id, "stanceId"),
-            changes=revision_changes(input, REVISABLE_STANCE_FIELDS),
-            reason=check_length(input.reason, "reason", MAX_NOTE) or "",
-            reported=input.reported.to_domain(),
-        )
+        ledger = info.context.services.ledger
+        return await _write_claim(info, input, ledger.correct_stance)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def amend_stance(self, info: Info, input: AmendStanceInput) -> ClaimWrite:
-        return await _write_claim(
-            info,
-            input,
-            info.context.services.ledger.amend_stance,
-            stance_id=_uuid(input.stance_id, "stanceId"),
-            changes=revision_changes(input, AMENDABLE_STANCE_FIELDS),
-            reason=check_length(input.reason, "reason", MAX_NOTE) or "",
-        )
+        ledger = info.context.services.ledger
+        return await _write_claim(info, input, ledger.amend_stance)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def correct_claim_wording(
@@ -392,61 +321,23 @@ class Mutation:
         info: Info,
         input: CorrectClaimWordingInput,
     ) -> ClaimWrite:
-        return await _write_claim(
-            info,
-            input,
-            info.context.services.ledger.correct_wording,
-            text=check_length(input.text, "text", MAX_TEXT) or "",
-            reason=check_length(input.reason, "reason", MAX_NOTE) or "",
-        )
+        ledger = info.context.services.ledger
+        return await _write_claim(info, input, ledger.correct_wording)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def amend_claim(self, info: Info, input: AmendClaimInput) -> ClaimWrite:
-        changes = set_fields(input, ("about", "occurred"))
-        if "about" in changes:
-            if changes["about"] is None:
-                raise InvalidInputError("about cannot be null", field="about")
-            changes["about"] = entities(changes["about"])
-        if "occurred" in changes:
-            if changes["occurred"] is None:
-                raise InvalidInputError("occurred cannot be null", field="occurred")
-            changes["occurred"] = changes["occurred"].to_dict()
-        return await _write_claim(
-            info,
-            input,
-            info.context.services.ledger.amend_claim,
-            changes=changes,
-            reason=check_length(input.reason, "reason", MAX_NOTE) or "",
-        )
+        ledger = info.context.services.ledger
+        return await _write_claim(info, input, ledger.amend_claim)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def link_claims(self, info: Info, input: LinkClaimsInput) -> ClaimWrite:
-        return await _write_claim(
-            info,
-            input,
-            info.context.services.ledger.link_claims,
-            creates="link",
-            target_id=expect_id(input.target_id, "Claim"),
-            kind=input.kind,
-            note=check_length(input.note, "note", MAX_NOTE),
-        )
+        ledger = info.context.services.ledger
+        return await _write_claim(info, input, ledger.link_claims, "link")
 
     @strawberry.mutation(permission_classes=WRITE)
     async def withdraw_link(self, info: Info, input: WithdrawLinkInput) -> ClaimWrite:
-        return await _write_claim(
-            info,
-            input,
-            info.context.services.ledger.withdraw_link,
-            link_id=_uuid(input.link_id, "linkId"),
-            reason=check_length(input.reason, "reason", MAX_NOTE) or "",
-        )
-
-
-def _uuid(value: str, field: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidInputError(f"{field} is not a valid id", field=field) from None
+        ledger = info.context.services.ledger
+        return await _write_claim(info, input, ledger.withdraw_link)
 
 
 class LedgerSchema(strawberry.Schema):
@@ -472,6 +363,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=256),
             RequireOperationName,
+            WellFormedStrings,
             ErrorCodes,
         ],
     )

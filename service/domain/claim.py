@@ -9,6 +9,7 @@ live on the recorded-time clock alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,12 +26,31 @@ from service.domain.errors import (
     StanceAlreadyRetractedError,
     StanceNotFoundError,
 )
+from service.domain.limits import (
+    CLAIM_TEXT,
+    DOCUMENT_PUBLISHER,
+    DOCUMENT_TITLE,
+    DOCUMENT_URL,
+    ENTITY,
+    MAX_CHAIN,
+    MAX_ENTITIES,
+    NOTE,
+    QUOTE,
+    REASON,
+    check_count,
+)
 from service.domain.recording import LedgerEvent
-from service.domain.values import Document, LinkKind, Period, StanceKind
+from service.domain.values import (
+    KEEP,
+    Document,
+    Keep,
+    LinkKind,
+    Period,
+    StanceKind,
+)
 
 REVISABLE_STANCE_FIELDS = ("kind", "quote", "document", "note")
 AMENDABLE_STANCE_FIELDS = (*REVISABLE_STANCE_FIELDS, "chain", "reported", "independent")
-AMENDABLE_CLAIM_FIELDS = ("about", "occurred")
 
 
 @dataclass
@@ -110,26 +130,97 @@ class ReportedBasis:
         )
 
 
-def _require_reason(reason: str) -> None:
-    if not reason or not reason.strip():
-        raise InvalidInputError("this change needs a reason", field="reason")
+def check_chain(chain: Sequence[UUID]) -> tuple[UUID, ...]:
+    """From the origin to the teller: at least the origin, each source once."""
+    hops = tuple(chain)
+    if not hops:
+        raise InvalidInputError("a stance needs at least its origin", field="chain")
+    check_count(hops, "chain", MAX_CHAIN)
+    if len(set(hops)) != len(hops):
+        raise InvalidInputError("a source appears twice in the chain", field="chain")
+    return hops
 
 
-def _revision_dict(data: dict[str, Any]) -> dict[str, Any]:
-    out = dict(data)
-    if "kind" in out:
-        try:
-            out["kind"] = StanceKind(out["kind"]).value
-        except ValueError:
-            raise InvalidInputError("unknown stance kind", field="kind") from None
-    if "document" in out and out["document"] is not None:
-        doc = Document.from_dict(out["document"])
-        out["document"] = doc.to_dict() if doc else None
-    if "reported" in out:
-        out["reported"] = Period.from_dict(out["reported"]).to_dict()
-    if "quote" in out and out["quote"] is not None and not str(out["quote"]).strip():
-        raise InvalidInputError("a quote cannot be blank", field="quote")
-    return out
+def check_entities(about: Sequence[str]) -> list[str]:
+    """What a claim is about: distinct entity names, in the order given."""
+    entities = tuple(ENTITY.clean(e) for e in about)
+    check_count(entities, "about", MAX_ENTITIES)
+    return list(dict.fromkeys(entities))
+
+
+def check_document(document: Document | None) -> Document | None:
+    """Where a statement was read; its texts follow the one text rule."""
+    if document is None:
+        return None
+    return Document(
+        title=DOCUMENT_TITLE.clean_optional(document.title),
+        url=DOCUMENT_URL.clean_optional(document.url),
+        publisher=DOCUMENT_PUBLISHER.clean_optional(document.publisher),
+        published=document.published,
+    )
+
+
+@dataclass(frozen=True)
+class StanceChanges:
+    """The fields of a stance a correction or amend sets; KEEP leaves one as
+    it is. Checked when built, by the same rules as a new stance."""
+
+    kind: StanceKind | Keep = KEEP
+    quote: str | Keep | None = KEEP
+    document: Document | Keep | None = KEEP
+    note: str | Keep | None = KEEP
+    chain: tuple[UUID, ...] | Keep = KEEP
+    reported: Period | Keep = KEEP
+    independent: bool | Keep = KEEP
+
+    def __post_init__(self) -> None:
+        if isinstance(self.quote, str):
+            object.__setattr__(self, "quote", QUOTE.clean(self.quote))
+        if isinstance(self.note, str):
+            object.__setattr__(self, "note", NOTE.clean(self.note))
+        if isinstance(self.chain, tuple):
+            object.__setattr__(self, "chain", check_chain(self.chain))
+        if isinstance(self.document, Document):
+            object.__setattr__(self, "document", check_document(self.document))
+
+    def given(self) -> set[str]:
+        return {name for name, value in vars(self).items() if value is not KEEP}
+
+    def to_event_data(self) -> dict[str, Any]:
+        """The given fields, JSON-ready, as events store them."""
+        data: dict[str, Any] = {}
+        for name, value in vars(self).items():
+            if value is KEEP:
+                continue
+            if isinstance(value, StanceKind):
+                data[name] = value.value
+            elif isinstance(value, Document | Period):
+                data[name] = value.to_dict()
+            elif name == "chain":
+                data[name] = [str(s) for s in value]
+            else:
+                data[name] = value
+        return data
+
+
+@dataclass(frozen=True)
+class ClaimChanges:
+    """Our fix to what a claim is about or when it happened; KEEP leaves one."""
+
+    about: tuple[str, ...] | Keep = KEEP
+    occurred: Period | Keep = KEEP
+
+    def __post_init__(self) -> None:
+        if isinstance(self.about, tuple):
+            object.__setattr__(self, "about", tuple(check_entities(self.about)))
+
+    def to_event_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if isinstance(self.about, tuple):
+            data["about"] = list(self.about)
+        if isinstance(self.occurred, Period):
+            data["occurred"] = self.occurred.to_dict()
+        return data
 
 
 class Claim(Aggregate):
@@ -169,20 +260,15 @@ class Claim(Aggregate):
         id: UUID,
         key: str | None,
         text: str,
-        about: list[str],
+        about: Sequence[str],
         occurred: Period,
     ) -> Claim:
         """A claim is a proposition, independent of who holds it."""
-        if not text.strip():
-            raise InvalidInputError("a claim needs its wording", field="text")
-        entities = [e.strip() for e in about]
-        if any(not e for e in entities):
-            raise InvalidInputError("entity names cannot be blank", field="about")
         return cls(
             id=id,
             key=key,
-            text=text.strip(),
-            about=list(dict.fromkeys(entities)),
+            text=CLAIM_TEXT.clean(text),
+            about=check_entities(about),
             occurred=occurred.to_dict(),
         )
 
@@ -203,7 +289,7 @@ class Claim(Aggregate):
         *,
         stance_id: UUID,
         kind: StanceKind,
-        chain: list[UUID],
+        chain: Sequence[UUID],
         quote: str | None,
         document: Document | None,
         reported: Period,
@@ -212,25 +298,20 @@ class Claim(Aggregate):
     ) -> None:
         """The chain runs from the origin (who first said it) to the teller we
         read it from; an origin alone is a chain of one."""
-        if not chain:
-            raise InvalidInputError("a stance needs at least its origin", field="chain")
-        if len(set(chain)) != len(chain):
-            raise InvalidInputError(
-                "a source appears twice in the chain", field="chain"
-            )
+        hops = check_chain(chain)
         if str(stance_id) in self.stances:
             raise AlreadyExistsError("this stance is already recorded")
-        if quote is not None and not quote.strip():
-            raise InvalidInputError("a quote cannot be blank", field="quote")
         self._record_stance(
             stance_id=str(stance_id),
             kind=kind.value,
-            chain=[str(s) for s in chain],
-            quote=quote,
-            document=document.to_dict() if document else None,
+            chain=[str(s) for s in hops],
+            quote=QUOTE.clean_optional(quote),
+            document=document.to_dict()
+            if (document := check_document(document))
+            else None,
             reported=reported.to_dict(),
             independent=independent,
-            note=note,
+            note=NOTE.clean_optional(note),
         )
 
     @event(StanceRecorded)
@@ -285,9 +366,10 @@ class Claim(Aggregate):
 
     def retract_stance(self, stance_id: UUID, *, reason: str, reported: Period) -> None:
         self.check_stance_in_force(stance_id)
-        _require_reason(reason)
         self._retract_stance(
-            stance_id=str(stance_id), reason=reason, reported=reported.to_dict()
+            stance_id=str(stance_id),
+            reason=REASON.clean(reason),
+            reported=reported.to_dict(),
         )
 
     @event(StanceRetracted)
@@ -310,16 +392,18 @@ class Claim(Aggregate):
         self,
         stance_id: UUID,
         *,
-        changes: dict[str, Any],
+        changes: StanceChanges,
         reason: str,
         reported: Period,
     ) -> None:
+        """A source's own correction changes what it said, never who said it
+        or when it first said it (those are our amends)."""
         record = self.check_stance_in_force(stance_id)
-        _require_reason(reason)
-        unknown = set(changes) - set(REVISABLE_STANCE_FIELDS)
+        reason = REASON.clean(reason)
+        unknown = changes.given() - set(REVISABLE_STANCE_FIELDS)
         if unknown:
             raise InvalidInputError(f"a source cannot correct {sorted(unknown)}")
-        real = self._real_changes(record, _revision_dict(changes))
+        real = self._real_changes(record, changes.to_event_data())
         self._correct_stance(
             stance_id=str(stance_id),
             changes=real,
@@ -359,20 +443,11 @@ class Claim(Aggregate):
         reason: str
 
     def amend_stance(
-        self, stance_id: UUID, *, changes: dict[str, Any], reason: str
+        self, stance_id: UUID, *, changes: StanceChanges, reason: str
     ) -> None:
         record = self.check_stance_exists(stance_id)
-        _require_reason(reason)
-        unknown = set(changes) - set(AMENDABLE_STANCE_FIELDS)
-        if unknown:
-            raise InvalidInputError(f"cannot amend {sorted(unknown)}")
-        data = _revision_dict(changes)
-        if "chain" in data:
-            chain = [str(s) for s in data["chain"]]
-            if not chain or len(set(chain)) != len(chain):
-                raise InvalidInputError("a chain needs distinct sources", field="chain")
-            data["chain"] = chain
-        real = self._real_changes(record, data)
+        reason = REASON.clean(reason)
+        real = self._real_changes(record, changes.to_event_data())
         self._amend_stance(stance_id=str(stance_id), changes=real, reason=reason)
 
     @event(StanceAmended)
@@ -419,12 +494,11 @@ class Claim(Aggregate):
         reason: str
 
     def correct_wording(self, text: str, *, reason: str) -> None:
-        _require_reason(reason)
-        if not text.strip():
-            raise InvalidInputError("a claim needs its wording", field="text")
-        if text.strip() == self.text:
+        reason = REASON.clean(reason)
+        wording = CLAIM_TEXT.clean(text)
+        if wording == self.text:
             raise NothingToChangeError("the wording is unchanged")
-        self._correct_wording(text=text.strip(), reason=reason)
+        self._correct_wording(text=wording, reason=reason)
 
     @event(WordingCorrected)
     def _correct_wording(self, text: str, reason: str) -> None:
@@ -436,18 +510,9 @@ class Claim(Aggregate):
         changes: dict[str, Any]
         reason: str
 
-    def amend(self, changes: dict[str, Any], *, reason: str) -> None:
-        _require_reason(reason)
-        unknown = set(changes) - set(AMENDABLE_CLAIM_FIELDS)
-        if unknown:
-            raise InvalidInputError(f"cannot amend {sorted(unknown)}")
-        data = dict(changes)
-        if "occurred" in data:
-            data["occurred"] = Period.from_dict(data["occurred"]).to_dict()
-        if "about" in data:
-            data["about"] = list(dict.fromkeys(e.strip() for e in data["about"]))
-            if any(not e for e in data["about"]):
-                raise InvalidInputError("entity names cannot be blank", field="about")
+    def amend(self, changes: ClaimChanges, *, reason: str) -> None:
+        reason = REASON.clean(reason)
+        data = changes.to_event_data()
         current = {"about": self.about, "occurred": self.occurred.to_dict()}
         real = {k: v for k, v in data.items() if current[k] != v}
         if not real:
@@ -486,7 +551,10 @@ class Claim(Aggregate):
                     "the claims are already linked this way", link_id=link.link_id
                 )
         self._link(
-            link_id=str(link_id), target_id=str(target_id), kind=kind.value, note=note
+            link_id=str(link_id),
+            target_id=str(target_id),
+            kind=kind.value,
+            note=NOTE.clean_optional(note),
         )
 
     @event(Linked)
@@ -500,7 +568,7 @@ class Claim(Aggregate):
         reason: str
 
     def withdraw_link(self, link_id: UUID, *, reason: str) -> None:
-        _require_reason(reason)
+        reason = REASON.clean(reason)
         link = self.links.get(str(link_id))
         if link is None or link.withdrawn is not None:
             raise LinkNotFoundError("no such link in force", link_id=str(link_id))

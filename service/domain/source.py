@@ -2,21 +2,81 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from service.domain.errors import InvalidInputError, NothingToChangeError
+from service.domain.limits import DESCRIPTOR, REASON, SOURCE_NAME
 from service.domain.recording import LedgerEvent
-from service.domain.values import SourceKind
-
-AMENDABLE_SOURCE_FIELDS = ("name", "kind", "anonymous", "descriptor", "affiliation_id")
+from service.domain.values import KEEP, Keep, SourceKind
 
 
-def _require_text(value: str | None, field: str) -> None:
-    if value is not None and not value.strip():
-        raise InvalidInputError(f"{field} cannot be blank", field=field)
+@dataclass(frozen=True)
+class SourceProfile:
+    """Who a source is. Registration and every amend build one, so an amended
+    source is always one that registration would have accepted.
+
+    An anonymous source must say who it is (its descriptor): 'officials' alone
+    tells a reader nothing about why to weigh it."""
+
+    name: str
+    kind: SourceKind
+    anonymous: bool = False
+    descriptor: str | None = None
+    affiliation_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", SOURCE_NAME.clean(self.name))
+        object.__setattr__(
+            self, "descriptor", DESCRIPTOR.clean_optional(self.descriptor)
+        )
+        if self.anonymous and not self.descriptor:
+            raise InvalidInputError(
+                "an anonymous source needs a descriptor", field="descriptor"
+            )
+
+    def to_event_data(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind.value,
+            "anonymous": self.anonymous,
+            "descriptor": self.descriptor,
+            "affiliation_id": str(self.affiliation_id) if self.affiliation_id else None,
+        }
+
+
+@dataclass(frozen=True)
+class SourceChanges:
+    """The fields an amend sets; KEEP leaves one as it is."""
+
+    name: str | Keep = KEEP
+    kind: SourceKind | Keep = KEEP
+    anonymous: bool | Keep = KEEP
+    descriptor: str | Keep | None = KEEP
+    affiliation_id: UUID | Keep | None = KEEP
+
+    def given(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v is not KEEP}
+
+
+def check_no_affiliation_cycle(
+    source_id: UUID, parent_id: UUID | None, parent_of: Callable[[UUID], UUID | None]
+) -> None:
+    """Refuse an affiliation that would lead back to the source itself."""
+    seen: set[UUID] = set()
+    current = parent_id
+    while current is not None and current not in seen:
+        if current == source_id:
+            raise InvalidInputError(
+                "the affiliation would make a cycle (a source under itself)",
+                field="affiliationId",
+            )
+        seen.add(current)
+        current = parent_of(current)
 
 
 class Source(Aggregate):
@@ -52,36 +112,22 @@ class Source(Aggregate):
         self.affiliation_id = affiliation_id
 
     @classmethod
-    def register(
-        cls,
-        *,
-        id: UUID,
-        key: str | None,
-        name: str,
-        kind: SourceKind,
-        anonymous: bool,
-        descriptor: str | None,
-        affiliation_id: UUID | None,
-    ) -> Source:
-        """An anonymous source must say who it is (its descriptor): 'officials'
-        alone tells a reader nothing about why to weigh it."""
-        _require_text(name, "name")
-        _require_text(descriptor, "descriptor")
-        if anonymous and not descriptor:
-            raise InvalidInputError(
-                "an anonymous source needs a descriptor", field="descriptor"
-            )
-        if affiliation_id == id:
-            raise InvalidInputError("a source cannot be affiliated with itself")
-        return cls(
-            id=id,
-            key=key,
-            name=name.strip(),
-            kind=kind.value,
-            anonymous=anonymous,
-            descriptor=descriptor,
-            affiliation_id=str(affiliation_id) if affiliation_id else None,
-        )
+    def register(cls, *, id: UUID, key: str | None, profile: SourceProfile) -> Source:
+        _check_not_self(id, profile)
+        return cls(id=id, key=key, **profile.to_event_data())
+
+    def _recorded_fields(self) -> dict[str, Any]:
+        """The source as recorded, unchecked: a log written under older rules
+        must still load, and an amend may be what repairs it."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "anonymous": self.anonymous,
+            "descriptor": self.descriptor,
+            "affiliation_id": UUID(self.affiliation_id)
+            if self.affiliation_id
+            else None,
+        }
 
     class Amended(Event):
         """Our own data-entry fix, never a statement by the source."""
@@ -89,17 +135,17 @@ class Source(Aggregate):
         changes: dict[str, Any]
         reason: str
 
-    def amend(self, changes: dict[str, Any], reason: str) -> None:
-        unknown = set(changes) - set(AMENDABLE_SOURCE_FIELDS)
-        if unknown:
-            raise InvalidInputError(f"cannot amend {sorted(unknown)}")
-        if not reason.strip():
-            raise InvalidInputError("a fix needs a reason", field="reason")
-        if "kind" in changes:
-            changes["kind"] = SourceKind(changes["kind"]).value
-        if changes.get("affiliation_id") == str(self.id):
-            raise InvalidInputError("a source cannot be affiliated with itself")
-        real = {k: v for k, v in changes.items() if getattr(self, k) != v}
+    def amend(self, changes: SourceChanges, reason: str) -> None:
+        reason = REASON.clean(reason)
+        recorded = self._recorded_fields()
+        amended = SourceProfile(**{**recorded, **changes.given()})
+        _check_not_self(self.id, amended)
+        before = {
+            **recorded,
+            "kind": self.kind.value,
+            "affiliation_id": self.affiliation_id,
+        }
+        real = {k: v for k, v in amended.to_event_data().items() if before[k] != v}
         if not real:
             raise NothingToChangeError("the fix changes nothing")
         self._amend(changes=real, reason=reason)
@@ -108,3 +154,10 @@ class Source(Aggregate):
     def _amend(self, changes: dict[str, Any], reason: str) -> None:
         for name, value in changes.items():
             setattr(self, name, SourceKind(value) if name == "kind" else value)
+
+
+def _check_not_self(source_id: UUID, profile: SourceProfile) -> None:
+    if profile.affiliation_id == source_id:
+        raise InvalidInputError(
+            "a source cannot be affiliated with itself", field="affiliationId"
+        )

@@ -1,6 +1,8 @@
 """The derived status of a claim, from the stances in force. Pure: no I/O, no clock.
 
-Rule version 1, in order:
+Rule version 2, in order (version 1 counted unvouched anonymous chains as
+separate voices, and let an affiliation cycle's answer depend on where the
+walk started):
 - some affirming stance in force, and some disputing, denying or no-evidence
   stance in force: CONTESTED;
 - affirming stances only, from two or more independent groups: CORROBORATED;
@@ -10,11 +12,19 @@ Rule version 1, in order:
 - no affirming stance, only reports of no evidence: UNSUBSTANTIATED;
 - nothing but qualifications, or nothing at all: UNATTESTED.
 
-Independence is judged by where each chain starts, not who published it. A named
-origin stands for the top of its affiliation (a Pentagon spokesman speaks for the
-US government). An anonymous origin cannot be told apart from others that reach us
-through the same teller, so it counts as its first named hop (the outlet vouching
-for it), unless the stance was recorded as independent.
+Independence is judged by where each chain starts, not who published it:
+- a named origin stands for the top of its affiliation (a Pentagon spokesman
+  speaks for the US government);
+- an anonymous origin cannot be told apart from others that reach us through
+  the same teller, so it counts as its first named hop (the outlet vouching for
+  it), taken to the top of that hop's affiliation;
+- anonymous origins that no named source vouches for (every hop anonymous) are
+  one voice together: nothing shows they are not the same people, so two such
+  chains never corroborate each other;
+- a stance recorded as ``independent`` counts as its origin alone, whoever
+  passed it on (an editor's judgement, recorded with the stance).
+An affiliation cycle (a log recorded before cycles were refused) has one top:
+the smallest source id on the cycle, whichever member the walk starts from.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from enum import StrEnum
 from service.domain.claim import StanceState
 from service.domain.values import StanceKind
 
-RULE_VERSION = 1
+RULE_VERSION = 2
 
 OPPOSING = frozenset({StanceKind.DISPUTES, StanceKind.DENIES})
 
@@ -58,15 +68,19 @@ class StatusVerdict:
     no_evidence: int
 
 
+UNVOUCHED = "anonymous:unvouched"
+
+
 def independence_group(stance: StanceState, sources: Mapping[str, SourceFacts]) -> str:
-    """The source id that stands for the voice behind a stance's chain."""
+    """The id that stands for the voice behind a stance's chain: a source id,
+    or UNVOUCHED for anonymous chains that no named source vouches for."""
     anchor = stance.origin_id
-    origin = sources.get(anchor)
-    if origin is not None and origin.anonymous and not stance.independent:
+    if _is_anonymous(anchor, sources) and not stance.independent:
         named = [s for s in stance.chain if not _is_anonymous(s, sources)]
-        if named:
-            anchor = named[0]
-    return _affiliation_root(anchor, sources)
+        if not named:
+            return UNVOUCHED
+        anchor = named[0]
+    return affiliation_root(anchor, sources)
 
 
 def _is_anonymous(source_id: str, sources: Mapping[str, SourceFacts]) -> bool:
@@ -74,16 +88,32 @@ def _is_anonymous(source_id: str, sources: Mapping[str, SourceFacts]) -> bool:
     return facts is not None and facts.anonymous
 
 
-def _affiliation_root(source_id: str, sources: Mapping[str, SourceFacts]) -> str:
-    seen = {source_id}
-    current = source_id
+def affiliation_root(source_id: str, sources: Mapping[str, SourceFacts]) -> str:
+    """The top of a source's affiliations; on a cycle, its smallest id."""
+    path = [source_id]
     while True:
-        facts = sources.get(current)
+        facts = sources.get(path[-1])
         parent = facts.affiliation_id if facts else None
-        if parent is None or parent in seen:
-            return current
-        seen.add(parent)
-        current = parent
+        if parent is None:
+            return path[-1]
+        if parent in path:
+            return min(path[path.index(parent) :])
+        path.append(parent)
+
+
+def _voices(
+    affirming: list[StanceState], sources: Mapping[str, SourceFacts]
+) -> set[str]:
+    """One id per independent voice. The unvouched anonymous voice is shown
+    as the smallest of its origins, so readers still see who it is."""
+    voices: dict[str, list[StanceState]] = {}
+    for stance in affirming:
+        voices.setdefault(independence_group(stance, sources), []).append(stance)
+    unvouched = voices.pop(UNVOUCHED, [])
+    found = set(voices)
+    if unvouched:
+        found.add(min(s.origin_id for s in unvouched))
+    return found
 
 
 def derive_status(
@@ -92,7 +122,7 @@ def derive_status(
     stances = list(stances)
     in_force = [s for s in stances if s.in_force]
     affirming = [s for s in in_force if s.kind is StanceKind.AFFIRMS]
-    groups = tuple(sorted({independence_group(s, sources) for s in affirming}))
+    groups = tuple(sorted(_voices(affirming, sources)))
     opposing = sum(1 for s in in_force if s.kind in OPPOSING)
     no_evidence = sum(1 for s in in_force if s.kind is StanceKind.NO_EVIDENCE)
     if affirming:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 from service.domain.errors import InvalidInputError
@@ -188,3 +188,12 @@ class Document:
             publisher=data.get("publisher"),
             published=_parse_day(data.get("published"), "published"),
         )
+
+
+class Keep(Enum):
+    """A field an amend leaves as it is (``None`` would mean 'clear it')."""
+
+    KEEP = "KEEP"
+
+
+KEEP = Keep.KEEP

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from service.domain.claim import Claim, ReportedBasis
+from service.domain.claim import Claim, ReportedBasis, StanceChanges
 from service.domain.errors import (
     AlreadyExistsError,
     InvalidInputError,
@@ -95,7 +95,7 @@ def test_a_correction_that_changes_nothing_is_refused() -> None:
     with pytest.raises(NothingToChangeError):
         claim.correct_stance(
             stance_id,
-            changes={"quote": "It did."},
+            changes=StanceChanges(quote="It did."),
             reason="same",
             reported=Period.unknown(),
         )
@@ -140,7 +140,7 @@ def test_a_correction_shows_from_when_it_was_published() -> None:
     stance_id = affirm(claim, Period.day(date(2023, 10, 8)))
     claim.correct_stance(
         stance_id,
-        changes={"kind": "QUALIFIES"},
+        changes=StanceChanges(kind=StanceKind.QUALIFIES),
         reason="clarified",
         reported=Period.day(date(2023, 10, 12)),
     )
@@ -154,6 +154,8 @@ def test_a_correction_shows_from_when_it_was_published() -> None:
 def test_our_own_fix_rewrites_what_we_recorded_at_every_reported_time() -> None:
     claim = new_claim()
     stance_id = affirm(claim, Period.day(date(2023, 10, 8)))
-    claim.amend_stance(stance_id, changes={"chain": [str(US)]}, reason="wrong source")
+    claim.amend_stance(
+        stance_id, changes=StanceChanges(chain=(US,)), reason="wrong source"
+    )
     (state,) = claim.stances_at(ReportedBasis(date(2023, 10, 9)))
     assert state.chain == (str(US),)

@@ -9,18 +9,31 @@ must run them in a worker thread.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from service.application.commands import (
+    AmendClaim,
+    AmendSource,
+    AmendStance,
+    ClaimCommand,
+    Command,
+    CorrectStance,
+    CorrectWording,
+    LinkClaims,
+    ProposeClaim,
+    RecordStance,
+    RegisterSource,
+    RetractStance,
+    WithdrawLink,
+)
 from service.domain.claim import Claim
 from service.domain.errors import (
     AlreadyExistsError,
@@ -28,15 +41,14 @@ from service.domain.errors import (
     ConflictError,
     DomainError,
     IdempotencyKeyReusedError,
-    InvalidInputError,
     SourceNotFoundError,
     VersionConflictError,
 )
 from service.domain.idempotency import IdempotencyRecord
 from service.domain.ids import claim_id_for, idempotency_id_for, source_id_for
+from service.domain.limits import IDEMPOTENCY_KEY
 from service.domain.recording import LedgerEvent, acting_as
-from service.domain.source import Source
-from service.domain.values import Document, LinkKind, Period, SourceKind, StanceKind
+from service.domain.source import Source, check_no_affiliation_cycle
 from service.persistence.positions import positions_of
 
 A = TypeVar("A", bound=Aggregate)
@@ -56,8 +68,15 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Actor:
+    """Who writes, and the idempotency key of this request, if any."""
+
     principal: str
     idempotency_key: str | None = None
+
+    def checked(self) -> Actor:
+        """The key follows the one text rule (so a blank key is refused)."""
+        key = IDEMPOTENCY_KEY.clean_optional(self.idempotency_key)
+        return Actor(self.principal, key)
 
 
 @dataclass(frozen=True)
@@ -81,276 +100,150 @@ class ClaimsLedger(Application[UUID]):
 
     # ---- sources ------------------------------------------------------
 
-    def register_source(
-        self,
-        actor: Actor,
-        *,
-        key: str | None,
-        name: str,
-        kind: SourceKind,
-        anonymous: bool,
-        descriptor: str | None = None,
-        affiliation_id: UUID | None = None,
-    ) -> WriteResult:
-        source_id = source_id_for(key) if key else self._new_id()
+    def register_source(self, actor: Actor, command: RegisterSource) -> WriteResult:
+        source_id = source_id_for(command.key) if command.key else self._new_id()
 
         def build() -> tuple[Aggregate, UUID | None]:
             if source_id in self.repository:
-                raise AlreadyExistsError("a source with this key exists", key=key)
-            if affiliation_id is not None:
-                self.get_source(affiliation_id)
-            return (
-                Source.register(
-                    id=source_id,
-                    key=key,
-                    name=name,
-                    kind=kind,
-                    anonymous=anonymous,
-                    descriptor=descriptor,
-                    affiliation_id=affiliation_id,
-                ),
-                None,
+                raise AlreadyExistsError(
+                    "a source with this key exists", key=command.key
+                )
+            parent = command.profile.affiliation_id
+            if parent is not None:
+                self.get_source(parent)
+            source = Source.register(
+                id=source_id, key=command.key, profile=command.profile
             )
-
-        payload = [key, name, kind, anonymous, descriptor, affiliation_id]
-        return self._write(actor, "register_source", payload, build, created=True)
-
-    def amend_source(
-        self,
-        actor: Actor,
-        source_id: UUID,
-        *,
-        expected_version: int,
-        changes: dict[str, Any],
-        reason: str,
-    ) -> WriteResult:
-        def build() -> tuple[Aggregate, UUID | None]:
-            source = self._expect(self.get_source(source_id), expected_version)
-            if changes.get("affiliation_id") is not None:
-                self.get_source(UUID(str(changes["affiliation_id"])))
-                changes["affiliation_id"] = str(changes["affiliation_id"])
-            source.amend(dict(changes), reason)
             return source, None
 
-        payload = [source_id, expected_version, changes, reason]
-        return self._write(actor, "amend_source", payload, build)
+        return self._write(actor, command, build, created=True)
+
+    def amend_source(self, actor: Actor, command: AmendSource) -> WriteResult:
+        def build() -> tuple[Aggregate, UUID | None]:
+            source = self._expect(
+                self.get_source(command.source_id), command.expected_version
+            )
+            parent = command.changes.affiliation_id
+            if isinstance(parent, UUID):
+                self.get_source(parent)
+                check_no_affiliation_cycle(source.id, parent, self._parent_of)
+            source.amend(command.changes, command.reason)
+            return source, None
+
+        return self._write(actor, command, build)
+
+    def _parent_of(self, source_id: UUID) -> UUID | None:
+        parent = self.get_source(source_id).affiliation_id
+        return UUID(parent) if parent else None
 
     # ---- claims -------------------------------------------------------
 
-    def propose_claim(
-        self,
-        actor: Actor,
-        *,
-        key: str | None,
-        text: str,
-        about: list[str],
-        occurred: Period,
-    ) -> WriteResult:
-        claim_id = claim_id_for(key) if key else self._new_id()
+    def propose_claim(self, actor: Actor, command: ProposeClaim) -> WriteResult:
+        claim_id = claim_id_for(command.key) if command.key else self._new_id()
 
         def build() -> tuple[Aggregate, UUID | None]:
             if claim_id in self.repository:
-                raise AlreadyExistsError("a claim with this key exists", key=key)
+                raise AlreadyExistsError(
+                    "a claim with this key exists", key=command.key
+                )
             claim = Claim.propose(
-                id=claim_id, key=key, text=text, about=about, occurred=occurred
+                id=claim_id,
+                key=command.key,
+                text=command.text,
+                about=command.about,
+                occurred=command.occurred,
             )
             return claim, None
 
-        payload = [key, text, about, occurred.to_dict()]
-        return self._write(actor, "propose_claim", payload, build, created=True)
+        return self._write(actor, command, build, created=True)
 
-    def record_stance(
-        self,
-        actor: Actor,
-        claim_id: UUID,
-        *,
-        expected_version: int,
-        kind: StanceKind,
-        chain: list[UUID],
-        reported: Period,
-        quote: str | None = None,
-        document: Document | None = None,
-        independent: bool = False,
-        note: str | None = None,
-        stance_id: UUID | None = None,
-    ) -> WriteResult:
+    def record_stance(self, actor: Actor, command: RecordStance) -> WriteResult:
         """Every source in the chain must be registered before it is cited."""
-        new_stance_id = stance_id or self._new_id()
+        new_stance_id = command.stance_id or self._new_id()
 
         def change(claim: Claim) -> UUID:
-            for source_id in chain:
+            for source_id in command.chain:
                 self.get_source(source_id)
             claim.record_stance(
                 stance_id=new_stance_id,
-                kind=kind,
-                chain=chain,
-                quote=quote,
-                document=document,
-                reported=reported,
-                independent=independent,
-                note=note,
+                kind=command.kind,
+                chain=command.chain,
+                quote=command.quote,
+                document=command.document,
+                reported=command.reported,
+                independent=command.independent,
+                note=command.note,
             )
             return new_stance_id
 
-        document_data = document.to_dict() if document else None
-        payload = [kind, chain, reported.to_dict(), quote, document_data, independent]
-        return self._change_claim(
-            actor,
-            "record_stance",
-            claim_id,
-            expected_version,
-            [*payload, note, stance_id],
-            change,
-        )
+        return self._change_claim(actor, command, change)
 
-    def retract_stance(
-        self,
-        actor: Actor,
-        claim_id: UUID,
-        *,
-        expected_version: int,
-        stance_id: UUID,
-        reason: str,
-        reported: Period,
-    ) -> WriteResult:
+    def retract_stance(self, actor: Actor, command: RetractStance) -> WriteResult:
         return self._change_claim(
             actor,
-            "retract_stance",
-            claim_id,
-            expected_version,
-            [stance_id, reason, reported.to_dict()],
+            command,
             lambda claim: claim.retract_stance(
-                stance_id, reason=reason, reported=reported
+                command.stance_id, reason=command.reason, reported=command.reported
             ),
         )
 
-    def correct_stance(
-        self,
-        actor: Actor,
-        claim_id: UUID,
-        *,
-        expected_version: int,
-        stance_id: UUID,
-        changes: dict[str, Any],
-        reason: str,
-        reported: Period,
-    ) -> WriteResult:
+    def correct_stance(self, actor: Actor, command: CorrectStance) -> WriteResult:
         return self._change_claim(
             actor,
-            "correct_stance",
-            claim_id,
-            expected_version,
-            [stance_id, changes, reason, reported.to_dict()],
+            command,
             lambda claim: claim.correct_stance(
-                stance_id, changes=changes, reason=reason, reported=reported
+                command.stance_id,
+                changes=command.changes,
+                reason=command.reason,
+                reported=command.reported,
             ),
         )
 
-    def amend_stance(
-        self,
-        actor: Actor,
-        claim_id: UUID,
-        *,
-        expected_version: int,
-        stance_id: UUID,
-        changes: dict[str, Any],
-        reason: str,
-    ) -> WriteResult:
+    def amend_stance(self, actor: Actor, command: AmendStance) -> WriteResult:
         def change(claim: Claim) -> None:
-            for source_id in changes.get("chain", []):
-                self.get_source(UUID(str(source_id)))
-            claim.amend_stance(stance_id, changes=changes, reason=reason)
+            chain = command.changes.chain
+            for source_id in chain if isinstance(chain, tuple) else ():
+                self.get_source(source_id)
+            claim.amend_stance(
+                command.stance_id, changes=command.changes, reason=command.reason
+            )
 
+        return self._change_claim(actor, command, change)
+
+    def correct_wording(self, actor: Actor, command: CorrectWording) -> WriteResult:
         return self._change_claim(
             actor,
-            "amend_stance",
-            claim_id,
-            expected_version,
-            [stance_id, changes, reason],
-            change,
+            command,
+            lambda claim: claim.correct_wording(command.text, reason=command.reason),
         )
 
-    def correct_wording(
-        self,
-        actor: Actor,
-        claim_id: UUID,
-        *,
-        expected_version: int,
-        text: str,
-        reason: str,
-    ) -> WriteResult:
+    def amend_claim(self, actor: Actor, command: AmendClaim) -> WriteResult:
         return self._change_claim(
             actor,
-            "correct_wording",
-            claim_id,
-            expected_version,
-            [text, reason],
-            lambda claim: claim.correct_wording(text, reason=reason),
+            command,
+            lambda claim: claim.amend(command.changes, reason=command.reason),
         )
 
-    def amend_claim(
-        self,
-        actor: Actor,
-        claim_id: UUID,
-        *,
-        expected_version: int,
-        changes: dict[str, Any],
-        reason: str,
-    ) -> WriteResult:
-        return self._change_claim(
-            actor,
-            "amend_claim",
-            claim_id,
-            expected_version,
-            [changes, reason],
-            lambda claim: claim.amend(changes, reason=reason),
-        )
-
-    def link_claims(
-        self,
-        actor: Actor,
-        claim_id: UUID,
-        *,
-        expected_version: int,
-        target_id: UUID,
-        kind: LinkKind,
-        note: str | None = None,
-        link_id: UUID | None = None,
-    ) -> WriteResult:
-        new_link_id = link_id or self._new_id()
+    def link_claims(self, actor: Actor, command: LinkClaims) -> WriteResult:
+        new_link_id = command.link_id or self._new_id()
 
         def change(claim: Claim) -> UUID:
-            self.get_claim(target_id)
+            self.get_claim(command.target_id)
             claim.link_to(
-                link_id=new_link_id, target_id=target_id, kind=kind, note=note
+                link_id=new_link_id,
+                target_id=command.target_id,
+                kind=command.kind,
+                note=command.note,
             )
             return new_link_id
 
-        return self._change_claim(
-            actor,
-            "link_claims",
-            claim_id,
-            expected_version,
-            [target_id, kind, note, link_id],
-            change,
-        )
+        return self._change_claim(actor, command, change)
 
-    def withdraw_link(
-        self,
-        actor: Actor,
-        claim_id: UUID,
-        *,
-        expected_version: int,
-        link_id: UUID,
-        reason: str,
-    ) -> WriteResult:
+    def withdraw_link(self, actor: Actor, command: WithdrawLink) -> WriteResult:
         return self._change_claim(
             actor,
-            "withdraw_link",
-            claim_id,
-            expected_version,
-            [link_id, reason],
-            lambda claim: claim.withdraw_link(link_id, reason=reason),
+            command,
+            lambda claim: claim.withdraw_link(command.link_id, reason=command.reason),
         )
 
     # ---- reads --------------------------------------------------------
@@ -427,27 +320,24 @@ class ClaimsLedger(Application[UUID]):
     def _change_claim(
         self,
         actor: Actor,
-        command: str,
-        claim_id: UUID,
-        expected_version: int,
-        payload: list[Any],
+        command: ClaimCommand,
         change: Callable[[Claim], UUID | None],
     ) -> WriteResult:
         """Load the claim at the version the client saw and apply one change;
         ``change`` returns the id of what it created, if anything."""
 
         def build() -> tuple[Aggregate, UUID | None]:
-            claim = self._expect(self.get_claim(claim_id), expected_version)
+            claim = self._expect(
+                self.get_claim(command.claim_id), command.expected_version
+            )
             return claim, change(claim)
 
-        request = [claim_id, expected_version, *payload]
-        return self._write(actor, command, request, build)
+        return self._write(actor, command, build)
 
     def _write(
         self,
         actor: Actor,
-        command: str,
-        payload: list[Any],
+        command: Command,
         build: Callable[[], tuple[Aggregate, UUID | None]],
         *,
         created: bool = False,
@@ -455,13 +345,11 @@ class ClaimsLedger(Application[UUID]):
         """Build the change and save it (with the key's record, if keyed).
 
         A keyed write that loses a race to an identical one (the same key and
-        request) answers with the winner's result instead of an error.
+        the same command) answers with the winner's result instead of an error.
         """
+        actor = actor.checked()
         key = actor.idempotency_key
-        if key is not None and not key.strip():
-            raise InvalidInputError("an idempotency key cannot be blank")
-        request = json.dumps([command, payload], sort_keys=True, default=str)
-        fingerprint = hashlib.sha256(request.encode()).hexdigest()
+        fingerprint = command.fingerprint()
         replay = self._replay(actor, fingerprint)
         if replay is not None:
             return replay
