@@ -51,7 +51,7 @@ from service.application import Actor, WriteResult
 from service.application.commands import ClaimCommand
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for
-from service.domain.limits import SEARCH_TEXT
+from service.domain.limits import ENTITY, SEARCH_TEXT
 from service.domain.status import ClaimStatus
 from service.readings import Basis, ClaimFilter
 from service.settings import Settings
@@ -148,6 +148,7 @@ class Query:
                 f"first must be between 0 and {limit}", field="first"
             )
         text = SEARCH_TEXT.clean_optional(text)
+        entity = ENTITY.for_field("entity").clean_optional(entity)
         claim_filter = ClaimFilter(
             status=status,
             source_id=expect_id(source_id, "Source") if source_id else None,

@@ -2,9 +2,11 @@
 
 JSON can carry a lone UTF-16 surrogate (``"\\ud800"``) and Python decodes it,
 but no store, hash or UTF-8 encoder accepts it. Every string a client sends
-reaches a resolver through a variable or a literal argument, so checking both
-here covers the whole API, naming the field; the domain's text rule refuses
-them again for callers that do not come through GraphQL.
+reaches a resolver through a variable or a literal argument; graphql-core's
+parser already refuses a surrogate in a literal (GRAPHQL_PARSE_FAILED), so
+checking every variable here covers the whole API, naming the field. The
+domain's text rule refuses them again for callers that do not come through
+GraphQL.
 """
 
 from __future__ import annotations
@@ -12,16 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import (
-    ArgumentNode,
-    ExecutionResult,
-    GraphQLError,
-    ListValueNode,
-    Node,
-    ObjectValueNode,
-    StringValueNode,
-    ValueNode,
-)
+from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
 
@@ -60,46 +53,12 @@ def first_bad_variable(value: Any, path: str) -> str | None:
     return None
 
 
-def _first_bad_literal(value: ValueNode, path: str) -> str | None:
-    if isinstance(value, StringValueNode):
-        return path if _malformed(value.value) else None
-    if isinstance(value, ObjectValueNode):
-        for field in value.fields:
-            found = _first_bad_literal(field.value, f"{path}.{field.name.value}")
-            if found:
-                return found
-    if isinstance(value, ListValueNode):
-        for index, item in enumerate(value.values):
-            found = _first_bad_literal(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
-def _arguments(node: Any) -> Iterator[ArgumentNode]:
-    """Every argument anywhere in a document, fragments included."""
-    if isinstance(node, ArgumentNode):
-        yield node
-        return
-    if isinstance(node, Node):
-        for key in node.keys:
-            yield from _arguments(getattr(node, key, None))
-    elif isinstance(node, tuple | list):
-        for item in node:
-            yield from _arguments(item)
-
-
 class WellFormedStrings(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         bad = None
         for name, value in (context.variables or {}).items():
             bad = bad or first_bad_variable(value, f"${name}")
-        if bad is None and context.graphql_document is not None:
-            for argument in _arguments(context.graphql_document):
-                bad = _first_bad_literal(argument.value, argument.name.value)
-                if bad:
-                    break
         if bad is not None:
             context.result = ExecutionResult(data=None, errors=[_bad(bad)])
         yield

@@ -16,7 +16,7 @@ the field, and every filter that searches it, applies that one rule.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.domain.errors import InvalidInputError
 
@@ -60,6 +60,10 @@ class TextRule:
                 max_length=self.max_length,
             )
         return text
+
+    def for_field(self, field: str) -> TextRule:
+        """The same rule, for an argument of another name (a filter)."""
+        return replace(self, field=field)
 
     def clean_optional(self, value: str | None) -> str | None:
         return None if value is None else self.clean(value)
