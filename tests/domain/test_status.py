@@ -136,3 +136,75 @@ def test_affiliation_cycles_do_not_hang() -> None:
     }
     verdict = derive_status([stance(StanceKind.AFFIRMS, "a")], looped)
     assert verdict.status is ClaimStatus.SINGLE_SOURCE
+
+
+def voices(
+    *stances: StanceState, sources: dict[str, SourceFacts] = SOURCES
+) -> tuple[str, ...]:
+    return derive_status(stances, sources).affirming_groups
+
+
+def test_a_named_origin_is_its_own_voice_when_unaffiliated() -> None:
+    assert voices(stance(StanceKind.AFFIRMS, WSJ, GUARDIAN)) == (WSJ,)
+
+
+def test_an_anonymous_origin_counts_as_its_first_named_hop() -> None:
+    assert voices(stance(StanceKind.AFFIRMS, ANON_A, ANON_B, GUARDIAN, WSJ)) == (
+        GUARDIAN,
+    )
+
+
+def test_an_anonymous_origin_vouched_for_by_an_official_counts_as_his_top() -> None:
+    assert voices(stance(StanceKind.AFFIRMS, ANON_A, RYDER)) == (US_GOV,)
+
+
+def test_anonymous_chains_nobody_vouches_for_are_one_voice_together() -> None:
+    unvouched = (stance(StanceKind.AFFIRMS, ANON_A), stance(StanceKind.AFFIRMS, ANON_B))
+    assert status_of(*unvouched) is ClaimStatus.SINGLE_SOURCE
+    assert voices(*unvouched) == (min(ANON_A, ANON_B),)
+
+
+def test_an_unvouched_anonymous_voice_and_a_named_one_corroborate() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, ANON_A), stance(StanceKind.AFFIRMS, GUARDIAN)
+    )
+    assert verdict is ClaimStatus.CORROBORATED
+
+
+def test_unvouched_anonymous_chains_recorded_as_independent_corroborate() -> None:
+    verdict = status_of(
+        stance(StanceKind.AFFIRMS, ANON_A),
+        stance(StanceKind.AFFIRMS, ANON_B, independent=True),
+    )
+    assert verdict is ClaimStatus.CORROBORATED
+
+
+def test_an_independent_anonymous_origin_still_speaks_for_its_affiliation() -> None:
+    sources = {
+        **SOURCES,
+        "us-officials": SourceFacts(anonymous=True, affiliation_id=US_GOV),
+    }
+    chain = stance(StanceKind.AFFIRMS, "us-officials", WSJ, independent=True)
+    assert voices(chain, sources=sources) == (US_GOV,)
+
+
+def test_independent_changes_nothing_for_a_named_origin() -> None:
+    assert voices(stance(StanceKind.AFFIRMS, RYDER, WSJ, independent=True)) == (US_GOV,)
+
+
+def test_a_source_the_rule_does_not_know_counts_as_named() -> None:
+    assert voices(stance(StanceKind.AFFIRMS, "unknown", WSJ)) == ("unknown",)
+
+
+def test_an_affiliation_cycle_has_one_top_whichever_member_starts() -> None:
+    looped = {
+        "a": SourceFacts(anonymous=False, affiliation_id="b"),
+        "b": SourceFacts(anonymous=False, affiliation_id="c"),
+        "c": SourceFacts(anonymous=False, affiliation_id="a"),
+        "d": SourceFacts(anonymous=False, affiliation_id="b"),  # leads into it
+    }
+    for pair in [("a", "b"), ("b", "a"), ("c", "d"), ("d", "a")]:
+        both = [stance(StanceKind.AFFIRMS, origin) for origin in pair]
+        verdict = derive_status(both, looped)
+        assert verdict.status is ClaimStatus.SINGLE_SOURCE, pair
+        assert verdict.affirming_groups == ("a",), pair
