@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,11 +26,14 @@ from strawberry.types import ExecutionResult
 from service.api.context import Context
 from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
+from service.api.request_ids import OperationName, RequestIds, current
 from service.api.schema import build_schema
 from service.bootstrap import Services, build, close
 from service.settings import ApiKey, Settings
 
 MAX_JSON_NESTING = 64
+
+log = logging.getLogger("claims_ledger")
 
 
 def find_key(settings: Settings, presented: str) -> ApiKey | None:
@@ -79,6 +83,9 @@ class LedgerGraphQL(GraphQL[Context, None]):
         services: Services = request.state.services
         key = presented_key(request)
         principal = find_key(services.settings, key) if key else None
+        info = current.get()
+        if info is not None:
+            info.principal = principal.principal if principal else None
         return Context(services=services, principal=principal)
 
     async def process_result(
@@ -118,13 +125,27 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:  # noqa: ARG001
         services = await run_in_threadpool(build_services, settings)
+        seeded = (
+            f"seeds recorded {services.seeded.recorded} events"
+            if services.seeded is not None
+            else "seeds not loaded"
+        )
+        position = await run_in_threadpool(services.ledger.last_position)
+        log.info(
+            "opened %s; %s; log position %d",
+            settings.describe_store(),
+            seeded,
+            position,
+        )
         try:
             yield {"services": services}
         finally:
             await run_in_threadpool(close, services)
 
+    schema = build_schema(settings)
+    schema.extensions = (*schema.extensions, OperationName)
     graphql = LedgerGraphQL(
-        build_schema(settings),
+        schema,
         graphql_ide="graphiql" if settings.dev else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=False,
@@ -146,11 +167,18 @@ def create_app(
             ),
         ],
         middleware=[
+            Middleware(RequestIds),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-api-key"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-api-key",
+                    "x-request-id",
+                ],
+                expose_headers=["x-request-id"],
                 max_age=600,
             ),
             Middleware(JsonHttpErrors),
