@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -20,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from service.api.context import Context
 from service.api.errors import classify
@@ -32,6 +33,10 @@ from service.bootstrap import Services, build, close
 from service.settings import ApiKey, Settings
 
 MAX_JSON_NESTING = 64
+KEY_REFUSED = (
+    "The API key presented is not valid; send Authorization: Bearer <key>, "
+    "or no key at all for open reads."
+)
 
 log = logging.getLogger("claims_ledger")
 
@@ -46,11 +51,15 @@ def find_key(settings: Settings, presented: str) -> ApiKey | None:
 
 
 def presented_key(request: Request | WebSocket) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key") or None
+    """The key a request presents: None when it sends no credentials at all,
+    an empty string for an Authorization header that is not ``Bearer <key>``
+    (which no configured key matches, so it is refused, not ignored)."""
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
+    api_key = request.headers.get("x-api-key")
+    return None if api_key is None else api_key.strip()
 
 
 def _nesting(text: str) -> int:
@@ -83,10 +92,30 @@ class LedgerGraphQL(GraphQL[Context, None]):
         services: Services = request.state.services
         key = presented_key(request)
         principal = find_key(services.settings, key) if key else None
+        refused = key is not None and principal is None
         info = current.get()
         if info is not None:
             info.principal = principal.principal if principal else None
-        return Context(services=services, principal=principal)
+            info.key_refused = refused
+        return Context(services=services, principal=principal, key_refused=refused)
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """A request that presents a key nobody has is refused whatever it
+        asks, read or write: running it as anonymous would hide the mistake."""
+        if context.key_refused:
+            error = GraphQLError(KEY_REFUSED, extensions={"code": "UNAUTHENTICATED"})
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult
