@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from service import settings as settings_module
+from service.api.request_ids import configure_logging
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
@@ -21,8 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--db", help="SQLite file (default: $CLAIMS_DB or claims.sqlite)"
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="TCP port (default: 8000)"
+    )
     serve.add_argument("--dev", action="store_true", help="serve GraphiQL at /graphql")
     serve.add_argument("--no-seeds", action="store_true", help="do not load seeds/")
 
@@ -34,9 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        msg = f"a port is a number from 0 to 65535, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    configure_logging()
     try:
         if args.command == "serve":
             return _serve(args)
@@ -50,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _settings(args: argparse.Namespace) -> settings_module.Settings:
     environ = dict(os.environ)
-    if getattr(args, "db", None):
+    if getattr(args, "db", None) is not None:
         environ["CLAIMS_DB"] = args.db
     if getattr(args, "dev", False):
         environ["CLAIMS_DEV"] = "1"
@@ -60,16 +78,14 @@ def _settings(args: argparse.Namespace) -> settings_module.Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from service.api.app import create_app
-
     settings = _settings(args)
+    from service.api.serving import serve
+
     if not settings.api_keys:
         logging.getLogger("claims_ledger").warning(
             "CLAIMS_API_KEYS is empty: the API is read-only until keys are set"
         )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    serve(settings, host=args.host, port=args.port)
     return 0
 
 

@@ -34,7 +34,21 @@ ENV_VARS = (
     "CLAIMS_LOAD_SEEDS",
     "CLAIMS_SEEDS_DIR",
     "CLAIMS_CORS_ORIGINS",
+    "CLAIMS_HEADER_TIMEOUT",
+    "CLAIMS_BODY_TIMEOUT",
+    "CLAIMS_MAX_CONNECTIONS",
 )
+
+FLAG_WORDS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
 
 
 class SettingsError(ValueError):
@@ -63,6 +77,11 @@ class Settings:
     max_body_bytes: int = 64_000
     max_page_size: int = 100
     max_reads_per_request: int = 300
+    # A client must send a request's headers, then its body, within these many
+    # seconds; past max_connections open at once, requests get 503.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 100
 
     def ledger_env(self) -> dict[str, str]:
         """The event store's configuration, handed to the library explicitly:
@@ -74,6 +93,19 @@ class Settings:
             "SQLITE_DBNAME": self.db_path,
             "SQLITE_LOCK_TIMEOUT": "10",
         }
+
+    def describe_store(self) -> str:
+        """Which store this service opens, for its start message; no password."""
+        if self.database_url:
+            env = postgres_env(self.database_url)
+            return (
+                f"PostgreSQL {env['POSTGRES_USER']}@{env['POSTGRES_HOST']}:"
+                f"{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']} "
+                f"schema {env['POSTGRES_SCHEMA']}"
+            )
+        if _in_memory(self.db_path):
+            return f"SQLite {self.db_path}"
+        return f"SQLite {Path(self.db_path).resolve()}"
 
 
 def postgres_env(url: str) -> dict[str, str]:
@@ -128,10 +160,65 @@ def parse_origins(text: str) -> tuple[str, ...]:
     return origins
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+def _in_memory(db_path: str) -> bool:
+    return db_path == ":memory:" or db_path.startswith("file:")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no setting; a word that is neither is refused, not read as no."""
+    value = env.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value not in FLAG_WORDS:
+        msg = f"{name} is 1/0, true/false, yes/no or on/off, not {value!r}"
+        raise SettingsError(msg)
+    return FLAG_WORDS[value]
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):  # refuses nan, too
+        msg = f"{name} is a number of seconds above 0, not {text!r}"
+        raise SettingsError(msg)
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"{name} is a whole number above 0, not {text!r}"
+        raise SettingsError(msg)
+    return value
+
+
+def _db_path(env: Mapping[str, str], used: bool) -> str:
+    """The SQLite file: named, and in a directory that exists, so a mistake is
+    reported here rather than as a traceback when the store opens."""
+    db_path = env.get("CLAIMS_DB", "claims.sqlite")
+    if not db_path.strip():
+        msg = "CLAIMS_DB is empty: name the SQLite file (e.g. claims.sqlite)"
+        raise SettingsError(msg)
+    if used and not _in_memory(db_path):
+        path = Path(db_path)
+        if path.is_dir():
+            msg = f"CLAIMS_DB {db_path} is a directory: name a file in it"
+            raise SettingsError(msg)
+        if not path.resolve().parent.is_dir():
+            msg = f"CLAIMS_DB {db_path}: no directory {path.resolve().parent}"
+            raise SettingsError(msg)
+    return db_path
 
 
 def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
@@ -153,15 +240,19 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get("CLAIMS_DATABASE_URL") or None
     if database_url:
         postgres_env(database_url)  # refuses a malformed URL before anything opens
+    defaults = Settings()
     settings = Settings(
-        db_path=env.get("CLAIMS_DB", "claims.sqlite"),
+        db_path=_db_path(env, used=database_url is None),
         database_url=database_url,
         api_keys=parse_api_keys(keys_text),
         reads_need_key=reads == "key",
-        dev=_flag(env.get("CLAIMS_DEV"), False),
-        load_seeds=_flag(env.get("CLAIMS_LOAD_SEEDS"), True),
+        dev=_flag(env, "CLAIMS_DEV", False),
+        load_seeds=_flag(env, "CLAIMS_LOAD_SEEDS", True),
         seeds_dir=Path(env.get("CLAIMS_SEEDS_DIR") or DEFAULT_SEEDS_DIR),
         cors_origins=parse_origins(env.get("CLAIMS_CORS_ORIGINS", "")),
+        header_timeout=_seconds(env, "CLAIMS_HEADER_TIMEOUT", defaults.header_timeout),
+        body_timeout=_seconds(env, "CLAIMS_BODY_TIMEOUT", defaults.body_timeout),
+        max_connections=_count(env, "CLAIMS_MAX_CONNECTIONS", defaults.max_connections),
     )
     if settings.load_seeds and not (settings.seeds_dir / "claims.json").is_file():
         msg = (

@@ -52,6 +52,24 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log_path(self) -> Path:
+        """Where start() sends the server's stdout and stderr."""
+        return self.db.with_name(self.db.name + f".{self.port}.log")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_lines_with(self, text: str, timeout: float = 10.0) -> list[str]:
+        """The log's lines containing ``text``, waiting until there is one
+        (the server writes a request's line after answering it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [line for line in self.log_text().splitlines() if text in line]
+            if lines or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
     def start(self, timeout: float = 30.0) -> Server:
         env = {**os.environ, "CLAIMS_API_KEYS": API_KEYS, **self.env}
         log = self.db.with_name(self.db.name + f".{self.port}.log")

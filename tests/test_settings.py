@@ -35,10 +35,10 @@ def test_secrets_stay_out_of_the_settings_repr() -> None:
     assert "hunter2" not in repr(settings)
 
 
-def test_sqlite_is_the_default_store() -> None:
-    env = from_environ({"CLAIMS_DB": "/data/x.sqlite"}).ledger_env()
+def test_sqlite_is_the_default_store(tmp_path: Path) -> None:
+    env = from_environ({"CLAIMS_DB": str(tmp_path / "x.sqlite")}).ledger_env()
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
-    assert env["SQLITE_DBNAME"] == "/data/x.sqlite"
+    assert env["SQLITE_DBNAME"] == str(tmp_path / "x.sqlite")
 
 
 def test_a_database_url_selects_postgresql() -> None:
@@ -86,3 +86,91 @@ def test_seeds_may_be_missing_only_when_not_loaded(tmp_path: Path) -> None:
         {"CLAIMS_SEEDS_DIR": str(tmp_path), "CLAIMS_LOAD_SEEDS": "0"}
     )
     assert not settings.load_seeds
+
+
+@pytest.mark.parametrize(
+    ("word", "meaning"),
+    [
+        *[("1", True), ("TRUE", True), (" yes ", True), ("on", True)],
+        *[("0", False), ("false", False), ("No", False), ("off", False)],
+    ],
+)
+def test_flags_take_the_usual_words(word: str, meaning: bool) -> None:
+    settings = from_environ({"CLAIMS_DEV": word, "CLAIMS_LOAD_SEEDS": word})
+    assert (settings.dev, settings.load_seeds) == (meaning, meaning)
+
+
+def test_an_empty_flag_means_its_default() -> None:
+    settings = from_environ({"CLAIMS_DEV": "", "CLAIMS_LOAD_SEEDS": ""})
+    assert (settings.dev, settings.load_seeds) == (False, True)
+
+
+@pytest.mark.parametrize("variable", ["CLAIMS_DEV", "CLAIMS_LOAD_SEEDS"])
+@pytest.mark.parametrize("word", ["ture", "flase", "2", "y"])
+def test_a_misspelt_flag_is_refused_not_read_as_no(variable: str, word: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        from_environ({variable: word})
+
+
+def test_connection_limits_have_defaults_and_take_numbers() -> None:
+    defaults = from_environ({})
+    assert defaults.header_timeout > 0
+    assert defaults.body_timeout > 0
+    assert defaults.max_connections > 0
+    settings = from_environ(
+        {
+            "CLAIMS_HEADER_TIMEOUT": "2.5",
+            "CLAIMS_BODY_TIMEOUT": "7",
+            "CLAIMS_MAX_CONNECTIONS": "12",
+        }
+    )
+    assert (settings.header_timeout, settings.body_timeout) == (2.5, 7.0)
+    assert settings.max_connections == 12
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CLAIMS_HEADER_TIMEOUT", "soon"),
+        ("CLAIMS_HEADER_TIMEOUT", "0"),
+        ("CLAIMS_BODY_TIMEOUT", "-1"),
+        ("CLAIMS_BODY_TIMEOUT", "nan"),
+        ("CLAIMS_BODY_TIMEOUT", "inf"),
+        ("CLAIMS_MAX_CONNECTIONS", "0"),
+        ("CLAIMS_MAX_CONNECTIONS", "1.5"),
+        ("CLAIMS_MAX_CONNECTIONS", "many"),
+    ],
+)
+def test_malformed_connection_limits_are_refused(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        from_environ({variable: value})
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_sqlite_file_name_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="CLAIMS_DB"):
+        from_environ({"CLAIMS_DB": value})
+
+
+def test_the_sqlite_file_must_be_a_file_in_a_directory_that_exists(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(SettingsError, match="no directory"):
+        from_environ({"CLAIMS_DB": str(tmp_path / "missing" / "claims.sqlite")})
+    with pytest.raises(SettingsError, match="is a directory"):
+        from_environ({"CLAIMS_DB": str(tmp_path)})
+    assert from_environ({"CLAIMS_DB": str(tmp_path / "new.sqlite")}).db_path
+
+
+def test_the_store_description_names_the_store_but_not_the_password(
+    tmp_path: Path,
+) -> None:
+    sqlite = from_environ({"CLAIMS_DB": str(tmp_path / "c.sqlite")})
+    assert sqlite.describe_store() == f"SQLite {tmp_path / 'c.sqlite'}"
+    postgres = from_environ(
+        {
+            "CLAIMS_DATABASE_URL": "postgresql://ann:hunter2@db.local:6543/claims?schema=s1"
+        }
+    )
+    assert postgres.describe_store() == "PostgreSQL ann@db.local:6543/claims schema s1"
+    assert "hunter2" not in postgres.describe_store()

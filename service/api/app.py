@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -19,17 +21,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from service.api.context import Context
 from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
+from service.api.request_ids import OperationName, RequestIds, current
 from service.api.schema import build_schema
 from service.bootstrap import Services, build, close
 from service.settings import ApiKey, Settings
 
 MAX_JSON_NESTING = 64
+KEY_REFUSED = (
+    "The API key presented is not valid; send Authorization: Bearer <key>, "
+    "or no key at all for open reads."
+)
+
+log = logging.getLogger("claims_ledger")
 
 
 def find_key(settings: Settings, presented: str) -> ApiKey | None:
@@ -42,11 +51,15 @@ def find_key(settings: Settings, presented: str) -> ApiKey | None:
 
 
 def presented_key(request: Request | WebSocket) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key") or None
+    """The key a request presents: None when it sends no credentials at all,
+    an empty string for an Authorization header that is not ``Bearer <key>``
+    (which no configured key matches, so it is refused, not ignored)."""
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
+    api_key = request.headers.get("x-api-key")
+    return None if api_key is None else api_key.strip()
 
 
 def _nesting(text: str) -> int:
@@ -79,7 +92,30 @@ class LedgerGraphQL(GraphQL[Context, None]):
         services: Services = request.state.services
         key = presented_key(request)
         principal = find_key(services.settings, key) if key else None
-        return Context(services=services, principal=principal)
+        refused = key is not None and principal is None
+        info = current.get()
+        if info is not None:
+            info.principal = principal.principal if principal else None
+            info.key_refused = refused
+        return Context(services=services, principal=principal, key_refused=refused)
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """A request that presents a key nobody has is refused whatever it
+        asks, read or write: running it as anonymous would hide the mistake."""
+        if context.key_refused:
+            error = GraphQLError(KEY_REFUSED, extensions={"code": "UNAUTHENTICATED"})
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -118,13 +154,27 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:  # noqa: ARG001
         services = await run_in_threadpool(build_services, settings)
+        seeded = (
+            f"seeds recorded {services.seeded.recorded} events"
+            if services.seeded is not None
+            else "seeds not loaded"
+        )
+        position = await run_in_threadpool(services.ledger.last_position)
+        log.info(
+            "opened %s; %s; log position %d",
+            settings.describe_store(),
+            seeded,
+            position,
+        )
         try:
             yield {"services": services}
         finally:
             await run_in_threadpool(close, services)
 
+    schema = build_schema(settings)
+    schema.extensions = (*schema.extensions, OperationName)
     graphql = LedgerGraphQL(
-        build_schema(settings),
+        schema,
         graphql_ide="graphiql" if settings.dev else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=False,
@@ -146,11 +196,18 @@ def create_app(
             ),
         ],
         middleware=[
+            Middleware(RequestIds),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-api-key"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-api-key",
+                    "x-request-id",
+                ],
+                expose_headers=["x-request-id"],
                 max_age=600,
             ),
             Middleware(JsonHttpErrors),

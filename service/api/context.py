@@ -22,6 +22,8 @@ T = TypeVar("T")
 class Context:
     services: Services
     principal: ApiKey | None
+    # A key was presented and matched no configured key: refuse every operation.
+    key_refused: bool = False
     connection_params: dict[str, Any] = field(default_factory=dict)
     reads: int = 0
 
