@@ -27,7 +27,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from service.api.context import Context
 from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
-from service.api.request_ids import OperationName, RequestIds, current
+from service.api.request_ids import RequestIds, current
 from service.api.schema import build_schema
 from service.bootstrap import Services, build, close
 from service.settings import ApiKey, Settings
@@ -171,10 +171,8 @@ def create_app(
         finally:
             await run_in_threadpool(close, services)
 
-    schema = build_schema(settings)
-    schema.extensions = (*schema.extensions, OperationName)
     graphql = LedgerGraphQL(
-        schema,
+        build_schema(settings),
         graphql_ide="graphiql" if settings.dev else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=False,

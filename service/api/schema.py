@@ -37,6 +37,7 @@ from service.api.inputs import (
 )
 from service.api.limits import document_limits
 from service.api.permissions import READ, WRITE
+from service.api.request_ids import OperationName
 from service.api.types import (
     POSITION_SCALAR,
     AsOf,
@@ -366,6 +367,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             RequireOperationName,
             WellFormedStrings,
             ErrorCodes,
+            OperationName,
         ],
     )
 
