@@ -9,9 +9,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 
+from service.api.cost import Budget
 from service.bootstrap import Services
 from service.settings import ApiKey, Role
 
@@ -23,7 +23,10 @@ class Context:
     services: Services
     principal: ApiKey | None
     connection_params: dict[str, Any] = field(default_factory=dict)
-    reads: int = 0
+    budget: Budget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.services.settings.max_reads_per_request)
 
     @property
     def can_write(self) -> bool:
@@ -33,18 +36,19 @@ class Context:
     def can_read(self) -> bool:
         return not self.services.settings.reads_need_key or self.principal is not None
 
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one read in a worker thread, off the event loop. Each counts
-        against the request's budget: depth and alias limits bound a document's
-        shape, not how many claims a list multiplies its fields by."""
-        self.reads += 1
-        budget = self.services.settings.max_reads_per_request
-        if self.reads > budget:
-            raise GraphQLError(
-                f"The query needs more than {budget} reads of the store; "
-                "ask for fewer items or fields per request.",
-                extensions={"code": "QUERY_TOO_COSTLY"},
-            )
+    def charge(self, units: int) -> None:
+        """Spend units of the request's budget before doing that work: depth
+        and alias limits bound a document's shape, not how many claims a list
+        multiplies its fields by."""
+        self.budget.charge(units)
+
+    async def read(
+        self, fn: Callable[..., T], *args: Any, units: int = 0, **kwargs: Any
+    ) -> T:
+        """Run one read in a worker thread, off the event loop, after charging
+        ``units`` for it; readers that know their own units better are passed
+        ``charge=context.charge`` and charge as they go."""
+        self.charge(units)
         return await run_in_threadpool(partial(fn, *args, **kwargs))
 
 
