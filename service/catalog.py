@@ -33,6 +33,19 @@ A = TypeVar("A", bound=Aggregate)
 
 
 @dataclass(frozen=True)
+class Shape:
+    """How big the catalog's lists are now, for pricing a query before it
+    runs: counts, not contents (chains are counted as first recorded)."""
+
+    claims: int
+    sources: int
+    stances: int
+    hops: int
+    links: int
+    citations: int
+
+
+@dataclass(frozen=True)
 class IncomingLink:
     """A link pointing at a claim, with when it was recorded and withdrawn."""
 
@@ -62,6 +75,7 @@ class Catalog:
         self._incoming: dict[str, dict[str, IncomingLink]] = {}
         # source id -> ids of the claims whose chains ever named it (in order)
         self._citing: dict[str, dict[UUID, None]] = {}
+        self._stances = self._hops = self._links = self._citations = 0
 
     def catch_up(self) -> int:
         """Apply every event recorded since the last call; return the position
@@ -97,19 +111,35 @@ class Catalog:
             link = copy.copy(claim.links[event.link_id])
             entry = IncomingLink(claim.id, link, linked_at=event.timestamp)
             self._incoming.setdefault(event.target_id, {})[event.link_id] = entry
+            self._links += 1
         elif isinstance(event, Claim.LinkWithdrawn):
             target = self._incoming.get(claim.links[event.link_id].target_id, {})
             if event.link_id in target:
                 entry = target[event.link_id]
                 target[event.link_id] = replace(entry, withdrawn_at=event.timestamp)
+                self._links -= 1
         elif isinstance(event, Claim.StanceRecorded):
+            self._stances += 1
+            self._hops += len(event.chain)
             self._cite(claim.id, event.chain)
         elif isinstance(event, Claim.StanceAmended) and "chain" in event.changes:
             self._cite(claim.id, [str(s) for s in event.changes["chain"]])
 
     def _cite(self, claim_id: UUID, chain: list[str]) -> None:
         for source_id in chain:
-            self._citing.setdefault(source_id, {})[claim_id] = None
+            cited = self._citing.setdefault(source_id, {})
+            self._citations += claim_id not in cited
+            cited[claim_id] = None
+
+    def shape(self) -> Shape:
+        return Shape(
+            claims=len(self._claims),
+            sources=len(self._sources),
+            stances=self._stances,
+            hops=self._hops,
+            links=self._links,
+            citations=self._citations,
+        )
 
     def claim(self, claim_id: UUID) -> Claim | None:
         return self._claims.get(claim_id)

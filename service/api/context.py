@@ -3,19 +3,53 @@ spent of its budget of store reads."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
 import strawberry
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 
-from service.api.cost import Budget
 from service.bootstrap import Services
 from service.settings import ApiKey, Role
 
 T = TypeVar("T")
+
+COSTLY = "QUERY_TOO_COSTLY"
+
+
+def too_costly(message: str, **details: int) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": COSTLY, **details})
+
+
+class Budget:
+    """The units of work one request may spend (one claim reading, one replay
+    of a stream from the store, one pass over the catalog each). Reads of one
+    request run in several worker threads at once, so charging takes a lock."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.spent = 0
+        self.exhausted = False
+        self._lock = threading.Lock()
+
+    def charge(self, units: int) -> None:
+        """Call before doing ``units`` of work; raises instead when they would
+        take the request past its limit (and for every charge after that), so
+        the work is never done."""
+        with self._lock:
+            self.exhausted = self.exhausted or self.spent + units > self.limit
+            if not self.exhausted:
+                self.spent += units
+        if self.exhausted:
+            raise too_costly(
+                f"The query needs more than {self.limit} reads of the store; "
+                "ask for fewer items or fields per request.",
+                limit=self.limit,
+            )
 
 
 @dataclass

@@ -2,17 +2,18 @@
 stream from the store, or one pass over the catalog each.
 
 Two checks share the units. Before execution, ``CostEstimate`` prices the
-document: each field's own units, times the page size a list asks for
-(``first``, or its default), per alias and per fragment spread. A document over
-the budget is refused with no data and no store call. Lists whose length the
-document does not set (sources, statements, links, history) count once there;
-during execution ``Budget`` charges every unit a read is about to do, before it
-does it, so no query does more than the budget whatever its data.
+document: each field's own units, times the items of the list it is in, per
+alias and per fragment spread. A page counts the items it asks for (``first``,
+or its default); a list the document cannot size (sources, statements, stances,
+links) counts what such a list holds now on average. A document over the
+budget is refused with no data and no store call. During execution the
+request's ``Budget`` charges every unit a read is about to do, before it does
+it, so no query does more than the budget whatever its data.
 """
 
 from __future__ import annotations
 
-import threading
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
@@ -37,7 +37,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-COSTLY = "QUERY_TOO_COSTLY"
+from service.api.context import Context, too_costly
+from service.catalog import Shape
 
 
 @dataclass(frozen=True)
@@ -70,34 +71,22 @@ PRICES: Mapping[str, Price] = {
 }
 
 
-def too_costly(message: str, **details: int) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": COSTLY, **details})
+def list_sizes(shape: Shape) -> dict[str, int]:
+    """How many items each list the document does not size holds now, on
+    average: the sources, a source's statements (one claim each), a claim's
+    stances and links, a chain's hops. Other lists count once."""
+    return {
+        "Query.sources": shape.sources,
+        "Source.statements": _mean(shape.citations, shape.sources),
+        "Claim.stances": _mean(shape.stances, shape.claims),
+        "Stance.chain": _mean(shape.hops, shape.stances),
+        "Claim.links": _mean(shape.links, shape.claims),
+        "Claim.linkedFrom": _mean(shape.links, shape.claims),
+    }
 
 
-class Budget:
-    """The units one request may still spend. Reads of one request run in
-    several worker threads at once, so charging takes a lock."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.spent = 0
-        self.exhausted = False
-        self._lock = threading.Lock()
-
-    def charge(self, units: int) -> None:
-        """Call before doing ``units`` of work; raises instead when they would
-        take the request past its limit (and for every charge after that), so
-        the work is never done."""
-        with self._lock:
-            self.exhausted = self.exhausted or self.spent + units > self.limit
-            if not self.exhausted:
-                self.spent += units
-        if self.exhausted:
-            raise too_costly(
-                f"The query needs more than {self.limit} reads of the store; "
-                "ask for fewer items or fields per request.",
-                limit=self.limit,
-            )
+def _mean(total: int, count: int) -> int:
+    return math.ceil(total / count) if count else 0
 
 
 def estimate(
@@ -106,9 +95,11 @@ def estimate(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
     max_page: int,
+    sizes: Mapping[str, int],
 ) -> int:
-    """The units a document asks for; linear in its size (each fragment is
-    priced once, however often it is spread)."""
+    """The units a document asks for: pages by their size, other lists by
+    ``sizes``; linear in the document's size (each fragment is priced once,
+    however often it is spread)."""
     memo: dict[str, int] = {}
 
     def page_size(field: FieldNode, definition: GraphQLField) -> int:
@@ -155,8 +146,9 @@ def estimate(
         definition = parent.fields.get(name)
         if definition is None:  # __typename and introspection read nothing
             return 0
-        price = PRICES.get(f"{parent.name}.{name}", Price())
-        items = page_size(field, definition) if price.paged else 1
+        key = f"{parent.name}.{name}"
+        price = PRICES.get(key, Price())
+        items = page_size(field, definition) if price.paged else sizes.get(key, 1)
         below = of_set(field.selection_set, get_named_type(definition.type))
         return price.units + items * (price.each + below)
 
@@ -187,7 +179,12 @@ def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
                 if document is not None and context.result is None
                 else None
             )
-            if document is not None and operation is not None:
+            request = context.context
+            if (
+                document is not None
+                and operation is not None
+                and isinstance(request, Context)
+            ):
                 fragments = {
                     d.name.value: d
                     for d in document.definitions
@@ -199,6 +196,7 @@ def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
                     fragments,
                     context.variables or {},
                     max_page,
+                    list_sizes(request.services.catalog.shape()),
                 )
                 if self.estimated > limit:
                     context.result = ExecutionResult(
@@ -216,15 +214,12 @@ def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
             yield
 
         def get_results(self) -> dict[str, Any]:
-            budget = getattr(self.execution_context.context, "budget", None)
-            if self.estimated is None or not isinstance(budget, Budget):
+            request = self.execution_context.context
+            if self.estimated is None or not isinstance(request, Context):
                 return {}
+            spent = request.budget.spent
             return {
-                "cost": {
-                    "estimated": self.estimated,
-                    "spent": budget.spent,
-                    "limit": limit,
-                }
+                "cost": {"estimated": self.estimated, "spent": spent, "limit": limit}
             }
 
     return CostEstimate
