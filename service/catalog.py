@@ -162,7 +162,9 @@ class Catalog:
         registered by a server whose clock runs ahead), a source not yet
         registered at ``at`` stands in with its first state rather than none."""
         found = {}
-        for source_id, states in self._source_states.items():
+        # list() copies in one step, so a catch-up in another thread cannot
+        # change the dict under the loop
+        for source_id, states in list(self._source_states.items()):
             chosen = states[0][1]
             for recorded_at, state in states:
                 if recorded_at > at:
@@ -175,7 +177,7 @@ class Catalog:
         self, claim_id: UUID, at: datetime | None = None
     ) -> list[IncomingLink]:
         """Links from other claims in force now, or at a recorded time."""
-        links = self._incoming.get(str(claim_id), {}).values()
+        links = list(self._incoming.get(str(claim_id), {}).values())
         return [link for link in links if link.in_force_at(at)]
 
     def citing(self, source_id: UUID) -> list[UUID]:

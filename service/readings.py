@@ -254,7 +254,7 @@ class Reader:
         claim, in memory, to judge it)."""
         charge(1)
         position = self.catalog.catch_up()
-        sources = self._current_sources()
+        sources = self._sources(None)
         start = decode_cursor(after) + 1 if after else 0
         basis = Basis(reported=reported)
         claims = list(enumerate(self.catalog.claims()))
@@ -278,9 +278,6 @@ class Reader:
         end_cursor = encode_cursor(chosen[-1][0]) if chosen else after
         return Page(items, len(matches), end_cursor, len(page) > first, position)
 
-    def _current_sources(self) -> dict[str, Source]:
-        return {str(s.id): s for s in self.catalog.sources()}
-
     def sources(self) -> list[Source]:
         self.catalog.catch_up()
         return self.catalog.sources()
@@ -299,7 +296,7 @@ class Reader:
         position = self.catalog.catch_up()
         at = basis.recorded_at
         wanted = str(source_id)
-        citing = self.catalog.citing(source_id)
+        citing = [c for c in self.catalog.citing(source_id) if self._recorded_by(c, at)]
         claims: list[Claim]
         if at is None:
             claims = [c for i in citing if (c := self.catalog.claim(i)) is not None]
