@@ -3,8 +3,11 @@
 It is rebuilt from the log at start and brought up to the log's head before
 each read, so it never holds anything the log cannot rebuild, and a client
 reads its own writes. It serves lookups that cut across streams (lists,
-filters, a source's statements, links pointing at a claim). Persistent,
-position-tracked views replace it when the corpus outgrows memory.
+filters, a source's statements, links pointing at a claim), now and at a
+recorded time: it keeps every state of every source and when each link was
+recorded and withdrawn, so a reading at a past basis needs no replay of
+sources or of the claims that link to it. Persistent, position-tracked views
+replace it when the corpus outgrows memory.
 
 Aggregates are replaced, never changed in place, so a reader holding one sees
 a consistent state while the catalog moves on.
@@ -14,7 +17,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TypeVar, cast
 from uuid import UUID
 
@@ -29,9 +33,33 @@ A = TypeVar("A", bound=Aggregate)
 
 
 @dataclass(frozen=True)
+class Shape:
+    """How big the catalog's lists are now, for pricing a query before it
+    runs: counts, not contents (chains are counted as first recorded)."""
+
+    claims: int
+    sources: int
+    stances: int
+    hops: int
+    links: int
+    citations: int
+
+
+@dataclass(frozen=True)
 class IncomingLink:
+    """A link pointing at a claim, with when it was recorded and withdrawn."""
+
     from_claim_id: UUID
     link: Link
+    linked_at: datetime
+    withdrawn_at: datetime | None = None
+
+    def in_force_at(self, at: datetime | None) -> bool:
+        """Recorded by ``at`` and not withdrawn by then (None: now)."""
+        if at is None:
+            return self.withdrawn_at is None
+        withdrawn = self.withdrawn_at is not None and self.withdrawn_at <= at
+        return self.linked_at <= at and not withdrawn
 
 
 class Catalog:
@@ -41,8 +69,13 @@ class Catalog:
         self.position = 0
         self._claims: dict[UUID, Claim] = {}
         self._sources: dict[UUID, Source] = {}
-        # target claim id -> {link id: link pointing at it}; rebuilt per change
+        # every state of each source, oldest first, with its event's recorded time
+        self._source_states: dict[UUID, list[tuple[datetime, Source]]] = {}
+        # target claim id -> {link id: every link ever recorded to it}
         self._incoming: dict[str, dict[str, IncomingLink]] = {}
+        # source id -> ids of the claims whose chains ever named it (in order)
+        self._citing: dict[str, dict[UUID, None]] = {}
+        self._stances = self._hops = self._links = self._citations = 0
 
     def catch_up(self) -> int:
         """Apply every event recorded since the last call; return the position
@@ -57,25 +90,56 @@ class Catalog:
                 for notification in batch:
                     event = self._ledger.mapper.to_domain_event(notification)
                     if isinstance(event, Claim.Event):
-                        before = self._claims.get(event.originator_id)
-                        self._apply(self._claims, event)
-                        self._index_links(before, self._claims[event.originator_id])
+                        self._index_claim_event(event, self._apply(self._claims, event))
                     elif isinstance(event, Source.Event):
-                        self._apply(self._sources, event)
+                        source = self._apply(self._sources, event)
+                        states = self._source_states.setdefault(source.id, [])
+                        states.append((event.timestamp, source))
                     self.position = notification.id
 
     @staticmethod
-    def _apply(index: dict[UUID, A], event: Aggregate.Event) -> None:
+    def _apply(index: dict[UUID, A], event: Aggregate.Event) -> A:
         current = index.get(event.originator_id)
         fresh = copy.deepcopy(current) if current is not None else None
         index[event.originator_id] = cast(A, event.mutate(fresh))
+        return index[event.originator_id]
 
-    def _index_links(self, before: Claim | None, after: Claim) -> None:
-        for link in before.active_links() if before else []:
-            self._incoming.get(link.target_id, {}).pop(link.link_id, None)
-        for link in after.active_links():
-            entry = IncomingLink(after.id, link)
-            self._incoming.setdefault(link.target_id, {})[link.link_id] = entry
+    def _index_claim_event(self, event: Claim.Event, claim: Claim) -> None:
+        """Links by the time they were recorded and withdrawn, and who cites
+        whom: from the event alone, so following a long stream stays cheap."""
+        if isinstance(event, Claim.Linked):
+            link = copy.copy(claim.links[event.link_id])
+            entry = IncomingLink(claim.id, link, linked_at=event.timestamp)
+            self._incoming.setdefault(event.target_id, {})[event.link_id] = entry
+            self._links += 1
+        elif isinstance(event, Claim.LinkWithdrawn):
+            target = self._incoming.get(claim.links[event.link_id].target_id, {})
+            if event.link_id in target:
+                entry = target[event.link_id]
+                target[event.link_id] = replace(entry, withdrawn_at=event.timestamp)
+                self._links -= 1
+        elif isinstance(event, Claim.StanceRecorded):
+            self._stances += 1
+            self._hops += len(event.chain)
+            self._cite(claim.id, event.chain)
+        elif isinstance(event, Claim.StanceAmended) and "chain" in event.changes:
+            self._cite(claim.id, [str(s) for s in event.changes["chain"]])
+
+    def _cite(self, claim_id: UUID, chain: list[str]) -> None:
+        for source_id in chain:
+            cited = self._citing.setdefault(source_id, {})
+            self._citations += claim_id not in cited
+            cited[claim_id] = None
+
+    def shape(self) -> Shape:
+        return Shape(
+            claims=len(self._claims),
+            sources=len(self._sources),
+            stances=self._stances,
+            hops=self._hops,
+            links=self._links,
+            citations=self._citations,
+        )
 
     def claim(self, claim_id: UUID) -> Claim | None:
         return self._claims.get(claim_id)
@@ -90,5 +154,33 @@ class Catalog:
     def sources(self) -> list[Source]:
         return list(self._sources.values())
 
-    def incoming_links(self, claim_id: UUID) -> list[IncomingLink]:
-        return list(self._incoming.get(str(claim_id), {}).values())
+    def sources_at(self, at: datetime) -> dict[str, Source]:
+        """Every source as the ledger held it at a recorded time, by id.
+
+        A stance can only cite sources registered before it, so a chain read at
+        ``at`` finds its sources here; should clocks disagree (one source
+        registered by a server whose clock runs ahead), a source not yet
+        registered at ``at`` stands in with its first state rather than none."""
+        found = {}
+        # list() copies in one step, so a catch-up in another thread cannot
+        # change the dict under the loop
+        for source_id, states in list(self._source_states.items()):
+            chosen = states[0][1]
+            for recorded_at, state in states:
+                if recorded_at > at:
+                    break
+                chosen = state
+            found[str(source_id)] = chosen
+        return found
+
+    def incoming_links(
+        self, claim_id: UUID, at: datetime | None = None
+    ) -> list[IncomingLink]:
+        """Links from other claims in force now, or at a recorded time."""
+        links = list(self._incoming.get(str(claim_id), {}).values())
+        return [link for link in links if link.in_force_at(at)]
+
+    def citing(self, source_id: UUID) -> list[UUID]:
+        """Claims whose stance chains name the source or once did, in the
+        order they were first cited."""
+        return list(self._citing.get(str(source_id), {}))

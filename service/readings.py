@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from uuid import UUID
 
 from service.application import ClaimsLedger
 from service.catalog import Catalog, IncomingLink
-from service.domain.claim import Claim, ReportedBasis, StanceState
+from service.domain.claim import Claim, Link, ReportedBasis, StanceState
 from service.domain.errors import ClaimNotFoundError, InvalidInputError
 from service.domain.recording import LedgerEvent
 from service.domain.source import Source
@@ -32,19 +32,44 @@ ENVELOPE = frozenset(
 )
 
 
+Charge = Callable[[int], None]
+"""Told how many units of work a read is about to do (one claim reading, one
+replay of a stream from the store, or one pass over the catalog each), before
+it does them; it raises to stop the read. The API keeps a budget with it."""
+
+
+def free(units: int) -> None:
+    """The charge of reads nobody budgets (a write's own answer, tests)."""
+
+
 @dataclass(frozen=True)
 class Basis:
-    """Which state of the ledger a reading shows: a version of the claim or a
-    recorded time (what the ledger held then), and a point of reported time
-    (what had been said publicly by then). Empty means now, everything."""
+    """Which state of the ledger a reading shows, and everything reachable
+    from it: the links to and from the claim, the claims at their ends, the
+    sources in its chains and their affiliations, the status judged from them.
+
+    ``recorded_at``: the ledger as it held at that recorded time. ``version``:
+    the ledger as it stood when the claim's n-th event was recorded, i.e. at
+    that event's recorded time, with the claim at exactly that version (the
+    same answer as ``recorded_at`` = that time). ``reported``: only what had
+    been said publicly by then, as that ledger knew it. Empty means now,
+    everything; a version and a recorded time together are refused."""
 
     version: int | None = None
     recorded_at: datetime | None = None
     reported: ReportedBasis | None = None
 
+    def reached(self) -> Basis:
+        """The basis of what a reading leads to: its recorded time and
+        reported lens (a version is one claim's; its time is everyone's)."""
+        return Basis(recorded_at=self.recorded_at, reported=self.reported)
+
 
 @dataclass(frozen=True)
 class ClaimReading:
+    """A claim at a basis; ``basis.recorded_at`` is the recorded time it was
+    read at (None: now), also for a version basis."""
+
     claim: Claim
     stances: list[StanceState]
     verdict: StatusVerdict
@@ -52,6 +77,7 @@ class ClaimReading:
     position: int
     sources: Mapping[str, Source]
     incoming: list[IncomingLink] = field(default_factory=list)
+    outgoing: list[Link] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -94,9 +120,9 @@ class Page:
 
 @dataclass(frozen=True)
 class Statement:
-    """A stance as seen from one source in its chain."""
+    """A stance as seen from one source in its chain, with its claim's reading."""
 
-    claim: Claim
+    reading: ClaimReading
     stance: StanceState
     role: ChainRole
 
@@ -121,50 +147,97 @@ class Reader:
         self.ledger = ledger
         self.catalog = catalog
 
-    def claim(self, claim_id: UUID, basis: Basis = Basis()) -> ClaimReading | None:
-        """The claim at a basis, or None when it did not exist at that basis."""
+    def claim(
+        self,
+        claim_id: UUID,
+        basis: Basis = Basis(),
+        *,
+        within: datetime | None = None,
+        charge: Charge = free,
+    ) -> ClaimReading | None:
+        """The claim at a basis, or None when it did not exist at that basis.
+
+        ``within`` is the recorded time of the reading this one is asked from:
+        seen from there, the ledger holds nothing recorded later, so a later
+        time reads as that time and later versions do not exist."""
+        if basis.version is not None and basis.recorded_at is not None:
+            raise InvalidInputError(
+                "read at a version or at a recorded time, not both", field="basis"
+            )
+        charge(1)
         position = self.catalog.catch_up()
         current = self.catalog.claim(claim_id)
         if current is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
+        at = _earlier(basis.recorded_at, within)
+        claim: Claim | None = current
         if basis.version is not None:
-            _check_version(basis.version, current.version)
-        if basis.recorded_at is None and basis.version in (None, current.version):
-            # The latest version needs no replay: a write's payload reads this.
-            claim = current
-            sources = self._current_sources()
-        else:
-            found = self.ledger.claim_as_recorded(
-                claim_id, version=basis.version, at=basis.recorded_at
-            )
-            if found is None:
-                return None
-            claim = found
-            sources = (
-                self._sources_at(basis.recorded_at)
-                if basis.recorded_at is not None
-                else self._current_sources()
-            )
-        return self._reading(claim, basis, position, sources)
+            if within is None:
+                _check_version(basis.version, current.version)
+            if within is not None or basis.version != current.version:
+                charge(1)
+                claim = self._replay(claim_id, basis.version, within)
+        elif at is not None:
+            charge(1)
+            claim = self._replay(claim_id, None, at)
+        if claim is None:
+            return None
+        if basis.version is not None:
+            at = claim.modified_on  # the recorded time of that version's event
+        resolved = Basis(basis.version, at, basis.reported)
+        sources = self._sources(at)
+        return self._reading(claim, resolved, position, sources)
+
+    def _replay(
+        self, claim_id: UUID, version: int | None, at: datetime | None
+    ) -> Claim | None:
+        """One read of the stream: the claim as recorded by ``at``, at
+        ``version`` (which must exist by ``at``), or None if not yet recorded."""
+        events = [r.event for r in self.ledger.stream(claim_id)]
+        if at is not None:
+            later = next((i for i, e in enumerate(events) if e.timestamp > at), None)
+            events = events[:later]
+        if version is not None:
+            _check_version(version, len(events))
+            events = events[:version]
+        claim: Claim | None = None
+        for event in events:
+            claim = event.mutate(claim)
+        return claim
+
+    def _sources(self, at: datetime | None) -> Mapping[str, Source]:
+        if at is None:
+            return {str(s.id): s for s in self.catalog.sources()}
+        return self.catalog.sources_at(at)
 
     def _reading(
-        self, claim: Claim, basis: Basis, position: int, sources: Mapping[str, Source]
+        self,
+        claim: Claim,
+        basis: Basis,
+        position: int,
+        sources: Mapping[str, Source],
     ) -> ClaimReading:
+        at = basis.recorded_at
         stances = claim.stances_at(basis.reported)
         verdict = derive_status(stances, _facts(sources))
-        incoming = self.catalog.incoming_links(claim.id)
-        return ClaimReading(claim, stances, verdict, basis, position, sources, incoming)
+        incoming = [
+            i
+            for i in self.catalog.incoming_links(claim.id, at)
+            if self._recorded_by(i.from_claim_id, at)
+        ]
+        outgoing = [
+            link
+            for link in claim.active_links()
+            if self._recorded_by(UUID(link.target_id), at)
+        ]
+        return ClaimReading(
+            claim, stances, verdict, basis, position, sources, incoming, outgoing
+        )
 
-    def _current_sources(self) -> dict[str, Source]:
-        return {str(s.id): s for s in self.catalog.sources()}
-
-    def _sources_at(self, at: datetime) -> dict[str, Source]:
-        found = {}
-        for current in self.catalog.sources():
-            source = self.ledger.source_as_recorded(current.id, at)
-            if source is not None:
-                found[str(source.id)] = source
-        return found
+    def _recorded_by(self, claim_id: UUID, at: datetime | None) -> bool:
+        """Whether a claim at the other end of a link existed at ``at``."""
+        found = self.catalog.claim(claim_id)
+        return found is not None and (at is None or found.created_on <= at)
 
     def list_claims(
         self,
@@ -173,22 +246,36 @@ class Reader:
         first: int,
         after: str | None,
         reported: ReportedBasis | None = None,
+        charge: Charge = free,
     ) -> Page:
         """Claims in the order they were proposed; the cursor is that order, so
-        pages stay stable while new claims are appended."""
+        pages stay stable while new claims are appended. One pass over the
+        catalog, and one reading per claim on the page (a filter reads every
+        claim, in memory, to judge it)."""
+        charge(1)
         position = self.catalog.catch_up()
-        sources = self._current_sources()
+        sources = self._sources(None)
         start = decode_cursor(after) + 1 if after else 0
         basis = Basis(reported=reported)
-        matches: list[tuple[int, ClaimReading]] = []
-        for index, claim in enumerate(self.catalog.claims()):
-            reading = self._reading(claim, basis, position, sources)
-            if _matches(reading, claim_filter):
-                matches.append((index, reading))
+        claims = list(enumerate(self.catalog.claims()))
+        matches: list[tuple[int, Claim, ClaimReading | None]]
+        if claim_filter == ClaimFilter():
+            matches = [(i, c, None) for i, c in claims]
+        else:
+            readings = [
+                (i, self._reading(c, basis, position, sources)) for i, c in claims
+            ]
+            matches = [
+                (i, r.claim, r) for i, r in readings if _matches(r, claim_filter)
+            ]
         page = [m for m in matches if m[0] >= start]
         chosen = page[:first]
+        charge(len(chosen))
+        items = [
+            (encode_cursor(i), r or self._reading(c, basis, position, sources))
+            for i, c, r in chosen
+        ]
         end_cursor = encode_cursor(chosen[-1][0]) if chosen else after
-        items = [(encode_cursor(i), r) for i, r in chosen]
         return Page(items, len(matches), end_cursor, len(page) > first, position)
 
     def sources(self) -> list[Source]:
@@ -199,25 +286,49 @@ class Reader:
         self.catalog.catch_up()
         return self.catalog.source(source_id)
 
-    def statements_of(self, source_id: UUID) -> list[Statement]:
-        """Everything a source said or passed on, in any position of a chain."""
-        self.catalog.catch_up()
+    def statements_of(
+        self, source_id: UUID, basis: Basis = Basis(), *, charge: Charge = free
+    ) -> list[Statement]:
+        """Everything a source said or passed on, in any position of a chain,
+        at a basis: one pass over the claims that cite it (a replay of each
+        at a past recorded time), and one reading per claim found."""
+        charge(1)
+        position = self.catalog.catch_up()
+        at = basis.recorded_at
         wanted = str(source_id)
+        citing = [c for c in self.catalog.citing(source_id) if self._recorded_by(c, at)]
+        claims: list[Claim]
+        if at is None:
+            claims = [c for i in citing if (c := self.catalog.claim(i)) is not None]
+        else:
+            charge(len(citing))
+            replayed = (self._replay(claim_id, None, at) for claim_id in citing)
+            claims = [c for c in replayed if c is not None]
+        cited = [c for c in claims if any(wanted in s.chain for s in c.stances_at())]
+        charge(len(cited))
+        sources = self._sources(at)
         found = []
-        for claim in self.catalog.claims():
-            for stance in claim.stances_at():
+        for claim in cited:
+            reading = self._reading(claim, basis.reached(), position, sources)
+            for stance in reading.stances:
                 if wanted in stance.chain:
                     role = ChainRole.at(stance.chain.index(wanted), len(stance.chain))
-                    found.append(Statement(claim, stance, role))
+                    found.append(Statement(reading, stance, role))
         return found
 
-    def history(self, claim_id: UUID) -> list[HistoryEntry]:
-        """Every event of a claim with what it changed, oldest first."""
+    def history(
+        self, claim_id: UUID, up_to: int | None = None, *, charge: Charge = free
+    ) -> list[HistoryEntry]:
+        """Every event of a claim with what it changed, oldest first; up to a
+        version for a reading at a past basis (nothing after it is known)."""
+        charge(1)
         entries = []
         state: Claim | None = None
         before: dict[str, Any] = {}
         for recorded in self.ledger.stream(claim_id):
             event = recorded.event
+            if up_to is not None and event.originator_version > up_to:
+                break
             state = event.mutate(state)
             assert state is not None  # noqa: S101 - a stream starts with its creation
             after = summarise(state)
@@ -227,25 +338,44 @@ class Reader:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
         return entries
 
-    def diff(self, claim_id: UUID, from_version: int, to_version: int) -> list[Change]:
+    def diff(
+        self,
+        claim_id: UUID,
+        from_version: int,
+        to_version: int,
+        latest: int | None = None,
+        *,
+        charge: Charge = free,
+    ) -> list[Change]:
+        """What changed between two versions, both at most ``latest`` (the
+        claim's version at the reading's basis; default now). One replay."""
+        charge(1)
         self.catalog.catch_up()
         current = self.catalog.claim(claim_id)
         if current is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
-        _check_version(to_version, current.version)
+        _check_version(to_version, current.version if latest is None else latest)
         if not 0 <= from_version <= to_version:
             raise InvalidInputError(
                 "fromVersion must be 0..toVersion", field="fromVersion"
             )
-        older = (
-            self.ledger.claim_as_recorded(claim_id, version=from_version)
-            if from_version
-            else None
-        )
-        newer = self.ledger.claim_as_recorded(claim_id, version=to_version)
-        if newer is None:
+        older: dict[str, Any] = {}
+        state: Claim | None = None
+        for recorded in self.ledger.stream(claim_id)[:to_version]:
+            state = recorded.event.mutate(state)
+            if recorded.event.originator_version == from_version:
+                assert state is not None  # noqa: S101 - a stream starts with its creation
+                older = summarise(state)
+        if state is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
-        return diff(summarise(older) if older else {}, summarise(newer))
+        return diff(older, summarise(state))
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The earlier of two recorded times, None meaning now."""
+    if a is None or b is None:
+        return a or b
+    return min(a, b)
 
 
 def _check_version(version: int, latest: int) -> None:

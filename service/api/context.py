@@ -3,6 +3,7 @@ spent of its budget of store reads."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,6 +18,39 @@ from service.settings import ApiKey, Role
 
 T = TypeVar("T")
 
+COSTLY = "QUERY_TOO_COSTLY"
+
+
+def too_costly(message: str, **details: int) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": COSTLY, **details})
+
+
+class Budget:
+    """The units of work one request may spend (one claim reading, one replay
+    of a stream from the store, one pass over the catalog each). Reads of one
+    request run in several worker threads at once, so charging takes a lock."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.spent = 0
+        self.exhausted = False
+        self._lock = threading.Lock()
+
+    def charge(self, units: int) -> None:
+        """Call before doing ``units`` of work; raises instead when they would
+        take the request past its limit (and for every charge after that), so
+        the work is never done."""
+        with self._lock:
+            self.exhausted = self.exhausted or self.spent + units > self.limit
+            if not self.exhausted:
+                self.spent += units
+        if self.exhausted:
+            raise too_costly(
+                f"The query needs more than {self.limit} reads of the store; "
+                "ask for fewer items or fields per request.",
+                limit=self.limit,
+            )
+
 
 @dataclass
 class Context:
@@ -25,7 +59,10 @@ class Context:
     # A key was presented and matched no configured key: refuse every operation.
     key_refused: bool = False
     connection_params: dict[str, Any] = field(default_factory=dict)
-    reads: int = 0
+    budget: Budget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.services.settings.max_reads_per_request)
 
     @property
     def can_write(self) -> bool:
@@ -35,18 +72,19 @@ class Context:
     def can_read(self) -> bool:
         return not self.services.settings.reads_need_key or self.principal is not None
 
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one read in a worker thread, off the event loop. Each counts
-        against the request's budget: depth and alias limits bound a document's
-        shape, not how many claims a list multiplies its fields by."""
-        self.reads += 1
-        budget = self.services.settings.max_reads_per_request
-        if self.reads > budget:
-            raise GraphQLError(
-                f"The query needs more than {budget} reads of the store; "
-                "ask for fewer items or fields per request.",
-                extensions={"code": "QUERY_TOO_COSTLY"},
-            )
+    def charge(self, units: int) -> None:
+        """Spend units of the request's budget before doing that work: depth
+        and alias limits bound a document's shape, not how many claims a list
+        multiplies its fields by."""
+        self.budget.charge(units)
+
+    async def read(
+        self, fn: Callable[..., T], *args: Any, units: int = 0, **kwargs: Any
+    ) -> T:
+        """Run one read in a worker thread, off the event loop, after charging
+        ``units`` for it; readers that know their own units better are passed
+        ``charge=context.charge`` and charge as they go."""
+        self.charge(units)
         return await run_in_threadpool(partial(fn, *args, **kwargs))
 
 

@@ -20,6 +20,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from service.api.context import Info
+from service.api.cost import cost_estimate
 from service.api.errors import ErrorCodes, RequireOperationName
 from service.api.ids import expect_id, parse_global_id
 from service.api.inputs import (
@@ -46,6 +47,7 @@ from service.api.types import (
     Position,
     SourceNode,
     read_claim,
+    to_basis,
 )
 from service.api.unicode_guard import WellFormedStrings
 from service.application import Actor, WriteResult
@@ -127,7 +129,7 @@ class Query:
         if (id is None) == (key is None):
             raise InvalidInputError("give exactly one of id and key")
         claim_id = expect_id(id, "Claim") if id is not None else claim_id_for(str(key))
-        return await read_claim(info, claim_id, as_of)
+        return await read_claim(info, claim_id, to_basis(as_of))
 
     @strawberry.field(
         permission_classes=READ,
@@ -158,7 +160,11 @@ class Query:
         )
         reader = info.context.services.reader
         page = await info.context.read(
-            reader.list_claims, claim_filter, first=first, after=after
+            reader.list_claims,
+            claim_filter,
+            first=first,
+            after=after,
+            charge=info.context.charge,
         )
         edges = [
             ClaimEdge(cursor=cursor, node=ClaimNode(reading=reading))
@@ -173,7 +179,7 @@ class Query:
 
     @strawberry.field(permission_classes=READ)
     async def sources(self, info: Info) -> list[SourceNode]:
-        sources = await info.context.read(info.context.services.reader.sources)
+        sources = await info.context.read(info.context.services.reader.sources, units=1)
         known = {str(s.id): s for s in sources}
         return [SourceNode(source=s, known=known) for s in sources]
 
@@ -184,7 +190,7 @@ class Query:
         id: strawberry.ID,
     ) -> SourceNode | None:
         source_id = expect_id(id, "Source")
-        sources = await info.context.read(info.context.services.reader.sources)
+        sources = await info.context.read(info.context.services.reader.sources, units=1)
         known = {str(s.id): s for s in sources}
         found = known.get(str(source_id))
         return SourceNode(source=found, known=known) if found else None
@@ -197,14 +203,15 @@ class Query:
     ) -> Node | None:
         type_name, uuid = parse_global_id(id)
         if type_name == "Claim":
-            return await read_claim(info, uuid, None)
+            return await read_claim(info, uuid, Basis())
         if type_name == "Source":
             return await Query.source(self, info, strawberry.ID(id))  # type: ignore[no-any-return]
         raise InvalidInputError("unknown id type", id=id)
 
     @strawberry.field(permission_classes=READ, description="The log's last position.")
     async def position(self, info: Info) -> Position:
-        return Position(await info.context.read(info.context.services.catalog.catch_up))
+        catch_up = info.context.services.catalog.catch_up
+        return Position(await info.context.read(catch_up, units=1))
 
 
 def _actor(info: Info, idempotency_key: str | None) -> Actor:
@@ -366,6 +373,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: ValidationCache(maxsize=256),
             RequireOperationName,
             WellFormedStrings,
+            cost_estimate(settings.max_reads_per_request, settings.max_page_size),
             ErrorCodes,
             OperationName,
         ],

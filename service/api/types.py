@@ -1,5 +1,10 @@
 """GraphQL output types, built from readings. No rules here: every value is
-read from a ClaimReading, a Source or a history entry."""
+read from a ClaimReading, a Source or a history entry.
+
+A reading has a basis, and everything reached from it carries that basis on:
+its stances' sources and their affiliations, the claims at both ends of its
+links, a source's statements, a claim's history and diffs (up to the reading's
+version), and asOf (which cannot see past it). One reading, one basis."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from strawberry.scalars import JSON
 
 from service.api.context import Info
 from service.api.ids import expect_id, global_id
-from service.domain.claim import ReportedBasis, StanceState
+from service.domain.claim import Link, ReportedBasis, StanceState
 from service.domain.source import Source as SourceAggregate
 from service.domain.status import ClaimStatus
 from service.domain.values import (
@@ -81,6 +86,8 @@ class Document:
 class SourceNode(Node):
     source: strawberry.Private[SourceAggregate]
     known: strawberry.Private[Mapping[str, SourceAggregate]]
+    # the basis of the reading this source was reached from (empty: now)
+    basis: strawberry.Private[Basis] = Basis()
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -110,33 +117,39 @@ class SourceNode(Node):
     def descriptor(self) -> str | None:
         return self.source.descriptor
 
-    @strawberry.field
+    @strawberry.field(description="The source's version at the basis it is read at.")
     def version(self) -> int:
         return self.source.version
 
-    @strawberry.field
+    @strawberry.field(description="Whom it speaks for, at the same basis.")
     def affiliation(self) -> SourceNode | None:
         parent_id = self.source.affiliation_id
         parent = self.known.get(parent_id) if parent_id else None
-        return SourceNode(source=parent, known=self.known) if parent else None
+        return self.at_basis(parent) if parent else None
 
-    @strawberry.field(description="Every stance this source took or passed on.")
+    @strawberry.field(
+        description="Every stance this source took or passed on, at the basis "
+        "of the reading it was reached from (its claims read at that basis too)."
+    )
     async def statements(self, info: Info) -> list[Statement]:
-        reader = info.context.services.reader
-        found = await info.context.read(reader.statements_of, self.source.id)
-        sources = {str(s.id): s for s in await info.context.read(reader.sources)}
-        out = []
-        for statement in found:
-            reading = await info.context.read(reader.claim, statement.claim.id)
-            assert reading is not None  # noqa: S101 - current readings always exist
-            out.append(
-                Statement(
-                    role=statement.role,
-                    claim=ClaimNode(reading=reading),
-                    stance=StanceNode(state=statement.stance, sources=sources),
-                )
+        found = await info.context.read(
+            info.context.services.reader.statements_of,
+            self.source.id,
+            self.basis,
+            charge=info.context.charge,
+        )
+        return [
+            Statement(
+                role=statement.role,
+                claim=ClaimNode(reading=statement.reading),
+                stance=StanceNode.of(statement.stance, statement.reading),
             )
-        return out
+            for statement in found
+        ]
+
+    def at_basis(self, source: SourceAggregate) -> SourceNode:
+        """Another source, as known at this one's basis."""
+        return SourceNode(source=source, known=self.known, basis=self.basis)
 
 
 @strawberry.type
@@ -156,6 +169,16 @@ class Retraction:
 class StanceNode:
     state: strawberry.Private[StanceState]
     sources: strawberry.Private[Mapping[str, SourceAggregate]]
+    basis: strawberry.Private[Basis] = Basis()
+
+    @classmethod
+    def of(cls, state: StanceState, reading: ClaimReading) -> StanceNode:
+        return cls(state=state, sources=reading.sources, basis=reading.basis.reached())
+
+    def _source(self, source_id: str) -> SourceNode:
+        return SourceNode(
+            source=self.sources[source_id], known=self.sources, basis=self.basis
+        )
 
     @strawberry.field
     def stance_id(self) -> str:
@@ -167,7 +190,7 @@ class StanceNode:
 
     @strawberry.field(description="Who first said it: the chain's origin.")
     def source(self) -> SourceNode:
-        return SourceNode(source=self.sources[self.state.origin_id], known=self.sources)
+        return self._source(self.state.origin_id)
 
     @strawberry.field(description="From the origin to the teller we read it from.")
     def chain(self) -> list[ChainHop]:
@@ -176,7 +199,7 @@ class StanceNode:
             ChainHop(
                 position=index,
                 role=ChainRole.at(index, length),
-                source=SourceNode(source=self.sources[source_id], known=self.sources),
+                source=self._source(source_id),
             )
             for index, source_id in enumerate(self.state.chain)
         ]
@@ -235,11 +258,18 @@ class Status:
     no_evidence: int
 
 
-@strawberry.type
+@strawberry.type(description="The state a reading shows.")
 class ReadBasis:
-    position: Position
-    version: int | None
-    recorded_at: datetime | None
+    position: Position = strawberry.field(
+        description="The log position the ledger had reached when read."
+    )
+    version: int | None = strawberry.field(
+        description="The claim's version asked for, if any."
+    )
+    recorded_at: datetime | None = strawberry.field(
+        description="The recorded time everything in the reading is read at "
+        "(for a version, when that version was recorded); null: now."
+    )
     reported_by: date | None
     reported_certain: bool | None
 
@@ -251,14 +281,20 @@ class ClaimLink:
     note: str | None
     from_claim_id: strawberry.ID
     to_claim_id: strawberry.ID
+    basis: strawberry.Private[Basis] = Basis()
 
-    @strawberry.field
+    @strawberry.field(description="The claim it links from, at the same basis.")
     async def from_claim(self, info: Info) -> ClaimNode:
-        return await load_claim(info, self.from_claim_id)
+        return await self._at_basis(info, self.from_claim_id)
 
-    @strawberry.field
+    @strawberry.field(description="The claim it links to, at the same basis.")
     async def to_claim(self, info: Info) -> ClaimNode:
-        return await load_claim(info, self.to_claim_id)
+        return await self._at_basis(info, self.to_claim_id)
+
+    async def _at_basis(self, info: Info, gid: str) -> ClaimNode:
+        node = await read_claim(info, expect_id(gid, "Claim"), self.basis)
+        assert node is not None  # noqa: S101 - links are shown only if both ends exist
+        return node
 
 
 @strawberry.type
@@ -303,9 +339,17 @@ class HistoryEvent:
         )
 
 
-@strawberry.input(description="Which state to read: leave empty for now.")
+@strawberry.input(
+    description="Which state to read: leave empty for now. Everything reached "
+    "from the reading (sources, affiliations, status, links and the claims at "
+    "their ends) is read at the same basis. Give version or recordedAt, not both."
+)
 class AsOf:
-    version: int | None = None
+    version: int | None = strawberry.field(
+        default=None,
+        description="The ledger as it stood when the claim's n-th event was "
+        "recorded: the same as recordedAt set to that event's recordedAt.",
+    )
     recorded_at: datetime | None = strawberry.field(
         default=None,
         description="What the ledger held at this recorded time (UTC if no offset).",
@@ -368,7 +412,9 @@ class ClaimNode(Node):
             value=verdict.status,
             rule_version=verdict.rule_version,
             independent_affirming_voices=[
-                SourceNode(source=sources[g], known=sources)
+                SourceNode(
+                    source=sources[g], known=sources, basis=self.reading.basis.reached()
+                )
                 for g in verdict.affirming_groups
                 if g in sources
             ],
@@ -383,31 +429,41 @@ class ClaimNode(Node):
         include_retracted: bool = True,
     ) -> list[StanceNode]:
         return [
-            StanceNode(state=s, sources=self.reading.sources)
+            StanceNode.of(s, self.reading)
             for s in self.reading.stances
             if (kinds is None or s.kind in kinds) and (include_retracted or s.in_force)
         ]
 
-    @strawberry.field(description="Links from this claim to others.")
+    @strawberry.field(
+        description="Links from this claim in force at its basis, to claims "
+        "recorded by then."
+    )
     def links(self) -> list[ClaimLink]:
         claim_id = self.reading.claim.id
         return [
-            _link(link.link_id, link.kind, link.note, claim_id, UUID(link.target_id))
-            for link in self.reading.claim.active_links()
+            self._link(link, claim_id, UUID(link.target_id))
+            for link in self.reading.outgoing
         ]
 
-    @strawberry.field(description="Links from other claims to this one (current).")
+    @strawberry.field(
+        description="Links from other claims to this one, recorded by its basis "
+        "and not withdrawn by then."
+    )
     def linked_from(self) -> list[ClaimLink]:
         return [
-            _link(
-                i.link.link_id,
-                i.link.kind,
-                i.link.note,
-                i.from_claim_id,
-                self.reading.claim.id,
-            )
+            self._link(i.link, i.from_claim_id, self.reading.claim.id)
             for i in self.reading.incoming
         ]
+
+    def _link(self, link: Link, source: UUID, target: UUID) -> ClaimLink:
+        return ClaimLink(
+            link_id=link.link_id,
+            kind=link.kind,
+            note=link.note,
+            from_claim_id=strawberry.ID(global_id("Claim", source)),
+            to_claim_id=strawberry.ID(global_id("Claim", target)),
+            basis=self.reading.basis.reached(),
+        )
 
     @strawberry.field(description="The state this reading shows.")
     def basis(self) -> ReadBasis:
@@ -420,39 +476,48 @@ class ClaimNode(Node):
             reported_certain=b.reported.certain if b.reported else None,
         )
 
-    @strawberry.field(description="Every event of the claim, oldest first.")
+    @strawberry.field(
+        description="Every event of the claim, oldest first, up to this "
+        "reading's version (at a past basis, nothing later is known)."
+    )
     async def history(self, info: Info) -> list[HistoryEvent]:
-        reader = info.context.services.reader
-        entries = await info.context.read(reader.history, self.reading.claim.id)
+        entries = await info.context.read(
+            info.context.services.reader.history,
+            self.reading.claim.id,
+            self.reading.claim.version,
+            charge=info.context.charge,
+        )
         return [HistoryEvent.of(e) for e in entries]
 
-    @strawberry.field(description="What changed between two versions.")
+    @strawberry.field(
+        description="What changed between two versions, up to this reading's."
+    )
     async def diff(
         self, info: Info, from_version: int, to_version: int
     ) -> list[FieldChange]:
-        reader = info.context.services.reader
         changes = await info.context.read(
-            reader.diff, self.reading.claim.id, from_version, to_version
+            info.context.services.reader.diff,
+            self.reading.claim.id,
+            from_version,
+            to_version,
+            self.reading.claim.version,
+            charge=info.context.charge,
         )
         return [FieldChange.of(c) for c in changes]
 
     @strawberry.field(
-        description="The same claim at another basis (null if unrecorded then)."
+        description="The same claim at another basis, seen from this reading: "
+        "nothing recorded after this reading's basis exists there, so a later "
+        "recordedAt reads as this reading's and a later version is refused "
+        "(null if the claim was unrecorded then)."
     )
     async def as_of(self, info: Info, basis: AsOf) -> ClaimNode | None:
-        return await read_claim(info, self.reading.claim.id, basis)
-
-
-def _link(
-    link_id: str, kind: LinkKind, note: str | None, source: UUID, target: UUID
-) -> ClaimLink:
-    return ClaimLink(
-        link_id=link_id,
-        kind=kind,
-        note=note,
-        from_claim_id=strawberry.ID(global_id("Claim", source)),
-        to_claim_id=strawberry.ID(global_id("Claim", target)),
-    )
+        return await read_claim(
+            info,
+            self.reading.claim.id,
+            to_basis(basis),
+            within=self.reading.basis.recorded_at,
+        )
 
 
 def to_basis(as_of: AsOf | None) -> Basis:
@@ -470,14 +535,14 @@ def to_basis(as_of: AsOf | None) -> Basis:
 
 
 async def read_claim(
-    info: Info, claim_id: UUID, as_of: AsOf | None
+    info: Info, claim_id: UUID, basis: Basis, within: datetime | None = None
 ) -> ClaimNode | None:
-    reader = info.context.services.reader
-    reading = await info.context.read(reader.claim, claim_id, to_basis(as_of))
+    """A claim at a basis, charged to the request's budget."""
+    reading = await info.context.read(
+        info.context.services.reader.claim,
+        claim_id,
+        basis,
+        within=within,
+        charge=info.context.charge,
+    )
     return ClaimNode(reading=reading) if reading else None
-
-
-async def load_claim(info: Info, gid: str) -> ClaimNode:
-    node = await read_claim(info, expect_id(gid, "Claim"), None)
-    assert node is not None  # noqa: S101 - current readings always exist
-    return node
