@@ -22,6 +22,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from service.api import graphiql
 from service.api.context import Context
 from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
@@ -70,7 +71,7 @@ def _nesting(text: str) -> int:
     return deepest
 
 
-class LedgerGraphQL(GraphQL[Context, None]):
+class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
     async def get_context(
         self,
         request: Request | WebSocket,
@@ -144,6 +145,7 @@ def create_app(
                 methods=["GET", "POST"],
                 max_body_size=settings.max_body_bytes,
             ),
+            *graphiql.routes(settings),
         ],
         middleware=[
             Middleware(
