@@ -252,7 +252,7 @@ def test_cursor_pages_stay_stable_while_claims_are_added(
 ) -> None:
     seed_order = [
         r.claim.id
-        for _, r in reader.list_claims(ClaimFilter(), first=9, after=None).items
+        for _, r in reader.list_claims(ClaimFilter(), first=100, after=None).items
     ]
     first = reader.list_claims(ClaimFilter(), first=4, after=None)
     added = [

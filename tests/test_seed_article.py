@@ -6,9 +6,13 @@ through whom, and how precisely we know when.
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Mapping
 from datetime import date, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
 from service.application import ClaimsLedger
@@ -19,8 +23,13 @@ from service.domain.status import ClaimStatus
 from service.domain.values import StanceKind
 from service.readings import Basis, ClaimFilter, Reader
 from service.seeding import load_seeds
+from tests.fakes import gql
+
+ARTICLE = (Path(__file__).resolve().parent.parent / "seeds" / "article.txt").read_text()
 
 BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
+TRAINING = "iran-trained-500-militants"
+ATTENDANCE = "qaani-and-palestinian-officials-attended-training"
 ISRAELI_ARMY_CLAIMS = {
     "iran-helped-hamas-before-war",
     "iran-helps-hamas-with-intelligence-now",
@@ -28,7 +37,7 @@ ISRAELI_ARMY_CLAIMS = {
 
 CURRENT = {
     # WSJ's anonymous sources affirm; US officials, via the WSJ, have no indications.
-    "iran-trained-500-militants": ClaimStatus.CONTESTED,
+    TRAINING: ClaimStatus.CONTESTED,
     # UP calls it unclear; intelligence sources and US officials have no information.
     "training-was-preparation-for-7-october": ClaimStatus.UNSUBSTANTIATED,
     # The US government and the Pentagon's spokesman: no evidence, no direct link.
@@ -40,6 +49,8 @@ CURRENT = {
     "iran-helped-hamas-before-war": ClaimStatus.SINGLE_SOURCE,
     "iran-helps-hamas-with-intelligence-now": ClaimStatus.SINGLE_SOURCE,
     "iran-regularly-trains-militants": ClaimStatus.SINGLE_SOURCE,
+    # Who attended the September exercise: the WSJ's people familiar, alone.
+    ATTENDANCE: ClaimStatus.SINGLE_SOURCE,
 }
 
 
@@ -63,7 +74,7 @@ def article(seeded: ClaimsLedger, reader: Reader) -> Reader:
     return reader
 
 
-def test_the_article_yields_nine_claims_from_thirteen_sources(article: Reader) -> None:
+def test_the_article_yields_ten_claims_from_thirteen_sources(article: Reader) -> None:
     page = article.list_claims(ClaimFilter(), first=100, after=None)
     assert [r.claim.key for _, r in page.items] == list(CURRENT)
     assert len(article.sources()) == 13
@@ -88,7 +99,7 @@ def test_who_disputes_the_beirut_meeting_and_through_whom(article: Reader) -> No
 
 
 def test_anonymous_sources_via_the_wsj_count_as_the_wsj(article: Reader) -> None:
-    reading = article.claim(claim_id_for("iran-trained-500-militants"))
+    reading = article.claim(claim_id_for(TRAINING))
     assert reading is not None
     voices = [reading.sources[g].name for g in reading.verdict.affirming_groups]
     assert voices == ["The Wall Street Journal"]
@@ -114,6 +125,69 @@ def test_links_between_claims_are_as_the_article_sets_them(article: Reader) -> N
     }
     incoming = {(i.link.kind.value, i.from_claim_id) for i in reading.incoming}
     assert incoming == {("CONTRADICTS", claim_id_for("iranian-leaders-surprised"))}
+
+
+def test_who_attended_the_september_exercise_is_a_claim_of_its_own(
+    article: Reader,
+) -> None:
+    reading = article.claim(claim_id_for(ATTENDANCE))
+    assert reading is not None
+    claim = reading.claim
+    assert "Esmail Qaani" in claim.text
+    assert "High-ranking Palestinian officials" in claim.text
+    assert {"Esmail Qaani", "Quds Force"} <= set(claim.about)
+    assert claim.occurred.to_dict() == {
+        "start": "2023-09-01",
+        "end": "2023-09-30",
+        "precision": "MONTH",
+    }
+    (stance,) = reading.stances
+    assert stance.kind is StanceKind.AFFIRMS
+    assert names(reading.sources, stance.chain) == [
+        "People familiar with intelligence",
+        "The Wall Street Journal",
+        "Ukrainska Pravda",
+    ]
+    assert stance.quote is not None
+    assert stance.quote in ARTICLE
+    assert "Qaani" in stance.quote
+    assert reading.verdict.status is ClaimStatus.SINGLE_SOURCE
+    outgoing = {(link.kind.value, link.target_id) for link in claim.active_links()}
+    assert outgoing == {("REFINES", str(claim_id_for(TRAINING)))}
+    training = article.claim(claim_id_for(TRAINING))
+    assert training is not None
+    assert ("REFINES", claim_id_for(ATTENDANCE)) in {
+        (i.link.kind.value, i.from_claim_id) for i in training.incoming
+    }
+
+
+def test_a_search_for_qaani_finds_who_attended_the_exercise(
+    client: httpx.Client,
+) -> None:
+    body = gql(
+        client,
+        """{ claims(text: "Qaani") { totalCount edges { node {
+             key text about
+             stances { kind quote chain { source { name } } }
+             links { kind toClaim { key } } } } } }""",
+    )
+    assert "errors" not in body, body["errors"]
+    found = body["data"]["claims"]
+    assert found["totalCount"] == 1
+    (edge,) = found["edges"]
+    node = edge["node"]
+    assert node["key"] == ATTENDANCE
+    assert "Esmail Qaani" in node["text"]
+    assert "Esmail Qaani" in node["about"]
+    (stance,) = node["stances"]
+    assert stance["kind"] == "AFFIRMS"
+    assert stance["quote"] in ARTICLE
+    assert [hop["source"]["name"] for hop in stance["chain"]] == [
+        "People familiar with intelligence",
+        "The Wall Street Journal",
+        "Ukrainska Pravda",
+    ]
+    assert node["links"] == [{"kind": "REFINES", "toClaim": {"key": TRAINING}}]
 
 
 def test_nothing_is_known_to_have_been_said_by_20_october(article: Reader) -> None:
@@ -226,7 +300,7 @@ def test_the_beirut_claim_history(article: Reader) -> None:
 
 def test_dates_are_only_as_precise_as_the_article(article: Reader) -> None:
     meeting = article.claim(claim_id_for(BEIRUT))
-    training = article.claim(claim_id_for("iran-trained-500-militants"))
+    training = article.claim(claim_id_for(TRAINING))
     israeli = article.claim(claim_id_for("iran-helped-hamas-before-war"))
     assert meeting is not None
     assert training is not None
@@ -249,3 +323,19 @@ def test_loading_twice_records_nothing_new(seeded: ClaimsLedger) -> None:
     report = load_seeds(seeded)
     assert report.recorded == 0
     assert seeded.last_position() == before
+
+
+def test_a_store_seeded_before_the_attendance_claim_gains_only_it(
+    ledger: ClaimsLedger, tmp_path: Path
+) -> None:
+    """Adding a claim to seeds/ is safe for stores that already hold the rest:
+    the next start records that claim, its stance and its link, nothing else."""
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    data = json.loads((seeds / "claims.json").read_text())
+    data["claims"] = [c for c in data["claims"] if c["key"] != ATTENDANCE]
+    (tmp_path / "claims.json").write_text(json.dumps(data))
+    shutil.copy(seeds / "sources.json", tmp_path / "sources.json")
+    load_seeds(ledger, tmp_path)
+
+    assert load_seeds(ledger).recorded == 3
+    assert load_seeds(ledger).recorded == 0

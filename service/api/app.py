@@ -24,6 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
+from service.api import graphiql
 from service.api.context import Context
 from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
@@ -83,7 +84,7 @@ def _nesting(text: str) -> int:
     return deepest
 
 
-class LedgerGraphQL(GraphQL[Context, None]):
+class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
     async def get_context(
         self,
         request: Request | WebSocket,
@@ -192,6 +193,7 @@ def create_app(
                 methods=["GET", "POST"],
                 max_body_size=settings.max_body_bytes,
             ),
+            *graphiql.routes(settings),
         ],
         middleware=[
             Middleware(RequestIds),

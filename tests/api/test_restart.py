@@ -42,7 +42,7 @@ def test_acknowledged_writes_survive_kill_and_restart(tmp_path: Path) -> None:
                 )
                 assert body["data"]["claim"]["text"].endswith("before the crash.")
             total = gql(http, "{ claims(first: 100) { totalCount } }")
-            assert total["data"]["claims"]["totalCount"] == 9 + 5  # seeds not reloaded
+            assert total["data"]["claims"]["totalCount"] == 10 + 5  # seeds not reloaded
     finally:
         second.stop()
 
