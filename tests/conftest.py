@@ -135,6 +135,23 @@ def server(
         running.stop()
 
 
+def recorded_since(server: Server, after: int) -> list[str]:
+    """The type of every event the server's store holds past a position, read
+    from the store itself: on PostgreSQL positions skip, since an insert that
+    is rolled back still uses up its sequence number."""
+    settings = Settings(
+        db_path=str(server.db), database_url=server.env.get("CLAIMS_DATABASE_URL")
+    )
+    ledger = ClaimsLedger(env=settings.ledger_env())
+    try:
+        recorded = ledger.recorder.select_notifications(
+            after, 1000, inclusive_of_start=False
+        )
+    finally:
+        ledger.close()
+    return [n.topic.rpartition(":")[2] for n in recorded]
+
+
 @pytest.fixture
 def client(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30) as http:

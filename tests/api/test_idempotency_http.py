@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.application import ClaimsLedger
-from service.settings import Settings
+from tests.conftest import recorded_since
 from tests.fakes import EDITOR_KEY, Server, error_codes, gql
 
 PROPOSE = """mutation($input: ProposeClaimInput!) {
@@ -25,23 +24,6 @@ RACERS = 4
 
 def position(client: httpx.Client) -> int:
     return int(client.get("/healthz").json()["position"])
-
-
-def recorded_since(server: Server, after: int) -> list[str]:
-    """The type of every event the server's store holds past a position, read
-    from the store itself: on PostgreSQL positions skip, since an insert that
-    is rolled back still uses up its sequence number."""
-    settings = Settings(
-        db_path=str(server.db), database_url=server.env.get("CLAIMS_DATABASE_URL")
-    )
-    ledger = ClaimsLedger(env=settings.ledger_env())
-    try:
-        recorded = ledger.recorder.select_notifications(
-            after, 1000, inclusive_of_start=False
-        )
-    finally:
-        ledger.close()
-    return [n.topic.rpartition(":")[2] for n in recorded]
 
 
 def claim_texts(client: httpx.Client, text: str) -> list[str]:
