@@ -17,7 +17,7 @@ from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql
 
 SOURCE_FIELDS = "version source { id name affiliation { name } }"
 CLAIM_FIELDS = """version stanceId claim { id status { value } stances {
-    stanceId kind quote independent inForce
+    stanceId kind quote note document { title publisher published } independent inForce
     reported { start } revised { start } chain { source { name } } } }"""
 STANCE_READ = """query($id: ID!, $by: Date) { claim(id: $id) {
     status { value } stances { kind quote revised { start } }
@@ -213,6 +213,12 @@ def test_amending_a_stance_rewrites_how_it_was_recorded(client: httpx.Client) ->
             "chain": [origin, teller],
             "reported": {"precision": "DAY", "start": "2023-10-20"},
             "independent": True,
+            "note": "second paragraph",
+            "document": {
+                "title": "Examples",
+                "publisher": "Gazette",
+                "published": "2023-10-21",
+            },
             "reason": "entered from the wrong paragraph",
         },
     )
@@ -221,6 +227,12 @@ def test_amending_a_stance_rewrites_how_it_was_recorded(client: httpx.Client) ->
         "stanceId": recorded["stanceId"],
         "kind": "AFFIRMS",
         "quote": "It happened, twice.",
+        "note": "second paragraph",
+        "document": {
+            "title": "Examples",
+            "publisher": "Gazette",
+            "published": "2023-10-21",
+        },
         "independent": True,
         "inForce": True,
         "reported": {"start": "2023-10-20"},
@@ -399,5 +411,55 @@ def test_stance_correction_refusals_carry_their_codes_and_record_nothing(
         "retracted stance": "STANCE_ALREADY_RETRACTED",
         "blank reason": "BAD_USER_INPUT",
         "same kind": "NOTHING_TO_CHANGE",
+    }
+    assert recorded_since(server, before) == []
+
+
+def test_claim_edit_refusals_carry_their_codes_and_record_nothing(
+    server: Server, client: httpx.Client
+) -> None:
+    claim_id = ok(
+        client, "proposeClaim", {"text": "An edited claim.", "about": ["Examples"]}
+    )["claim"]["id"]
+    other = claim(client)
+    linked = ok(
+        client,
+        "linkClaims",
+        {
+            "claimId": claim_id,
+            "expectedVersion": 1,
+            "targetId": other,
+            "kind": "REFINES",
+        },
+    )
+    at = {"claimId": claim_id, "expectedVersion": linked["version"]}
+    reason = {**at, "reason": "entry fix"}
+    before = position(client)
+    refusals = {
+        ("correctClaimWording", "same wording"): {**reason, "text": "An edited claim."},
+        ("correctClaimWording", "blank wording"): {**reason, "text": "   "},
+        ("amendClaim", "null about"): {**reason, "about": None},
+        ("amendClaim", "null occurred"): {**reason, "occurred": None},
+        ("amendClaim", "blank entity"): {**reason, "about": [" "]},
+        ("amendClaim", "same about"): {**reason, "about": ["Examples"]},
+        ("linkClaims", "same link again"): {**at, "targetId": other, "kind": "REFINES"},
+        ("linkClaims", "unknown target"): {
+            **at,
+            "targetId": global_id("Claim", uuid4()),
+            "kind": "REFINES",
+        },
+        ("withdrawLink", "unknown link"): {**reason, "linkId": str(uuid4())},
+    }
+    found = {why: code(client, field, data) for (field, why), data in refusals.items()}
+    assert found == {
+        "same wording": "NOTHING_TO_CHANGE",
+        "blank wording": "BAD_USER_INPUT",
+        "null about": "BAD_USER_INPUT",
+        "null occurred": "BAD_USER_INPUT",
+        "blank entity": "BAD_USER_INPUT",
+        "same about": "NOTHING_TO_CHANGE",
+        "same link again": "ALREADY_EXISTS",
+        "unknown target": "CLAIM_NOT_FOUND",
+        "unknown link": "LINK_NOT_FOUND",
     }
     assert recorded_since(server, before) == []
