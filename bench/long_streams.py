@@ -31,6 +31,7 @@ from service.domain.ids import source_id_for
 from service.domain.values import Period, StanceKind
 from service.readings import Basis, Reader
 from service.seeding import load_seeds
+from service.settings import Settings
 
 BENCH = Actor("bench")
 SAID = Period.day(date(2023, 10, 27))
@@ -74,12 +75,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        ledger = ClaimsLedger(
-            env={
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(Path(directory) / "bench.sqlite"),
-            }
-        )
+        db = str(Path(directory) / "bench.sqlite")
+        ledger = ClaimsLedger(env=Settings(db_path=db).ledger_env())
         load_seeds(ledger)
         reader = Reader(ledger, Catalog(ledger))
         rows = []

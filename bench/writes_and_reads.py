@@ -34,7 +34,7 @@ from service.application.commands import ProposeClaim, RecordStance
 from service.domain.ids import source_id_for
 from service.domain.values import Period, StanceKind
 from service.seeding import load_seeds
-from service.settings import postgres_env
+from service.settings import Settings, postgres_env
 from tests.fakes import EDITOR_KEY, Server
 
 RECORD = """mutation($input: RecordStanceInput!) {
@@ -225,7 +225,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "direct.sqlite"
-        store = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)}
+        store = Settings(db_path=str(db)).ledger_env()
         run_backend("SQLite", store, Server(db=Path(tmp) / "http.sqlite"), args)
         if args.postgres:
             with (

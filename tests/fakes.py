@@ -33,6 +33,13 @@ class SteppingClock:
         return self.current
 
 
+def environ_without_settings() -> dict[str, str]:
+    """This process's environment less every ``CLAIMS_*`` variable: a server or
+    command started by a test runs with exactly the settings the test gives it,
+    never with whatever the person running the tests has exported."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_")}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,7 +78,7 @@ class Server:
             time.sleep(0.05)
 
     def start(self, timeout: float = 30.0) -> Server:
-        env = {**os.environ, "CLAIMS_API_KEYS": API_KEYS, **self.env}
+        env = {**environ_without_settings(), "CLAIMS_API_KEYS": API_KEYS, **self.env}
         log = self.db.with_name(self.db.name + f".{self.port}.log")
         with log.open("wb") as sink:
             self.process = self._spawn(env, sink)

@@ -1,4 +1,4 @@
-"""Use cases through ClaimsLedger on a real SQLite file."""
+"""Use cases through ClaimsLedger on each real store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from service.domain.source import SourceProfile
 from service.domain.status import ClaimStatus
 from service.domain.values import Period, SourceKind, StanceKind
 from service.readings import Basis, ClaimFilter, Reader
-from tests.conftest import Store, open_ledger
+from tests.conftest import Store
 
 ALICE = Actor("alice")
 BEIRUT = claim_id_for("quds-force-approved-attack-at-beirut-meeting")
@@ -233,18 +233,20 @@ def test_a_retraction_then_reads_on_both_clocks(
     assert reader.history(BEIRUT)[-1].reason == "the officials withdrew their account"
 
 
-def test_sqlite_commits_are_fsynced(db_path: Path) -> None:
-    sqlite_ledger = open_ledger(db_path)
+def test_sqlite_commits_are_fsynced_and_wait_for_locks(db_path: Path) -> None:
+    """The store as the service opens it: FULL sync in WAL mode (an acknowledged
+    commit survives power loss), and a writer waits 10 s for another's lock."""
+    sqlite_ledger = Store.sqlite(db_path).open()
     recorder = sqlite_ledger.recorder
     with recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
         cursor.execute("PRAGMA synchronous")
         (level,) = cursor.fetchone()
         cursor.execute("PRAGMA journal_mode")
         (mode,) = cursor.fetchone()
-    assert (level, mode) == (
-        2,
-        "wal",
-    )  # FULL: an acknowledged commit survives power loss
+        cursor.execute("PRAGMA busy_timeout")
+        (busy_ms,) = cursor.fetchone()
+    sqlite_ledger.close()
+    assert (level, mode, busy_ms) == (2, "wal", 10_000)
 
 
 def test_cursor_pages_stay_stable_while_claims_are_added(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +13,7 @@ import pytest
 from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql
 
 BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
+KATHMANDU = "NPT-05:45"  # POSIX TZ: local time is UTC+05:45; needs no tz database
 
 CLAIM_VERSION = "query($key: String!) { claim(key: $key) { id version } }"
 PROPOSE = """
@@ -75,18 +78,35 @@ def test_who_disputes_the_beirut_meeting_over_http(client: httpx.Client) -> None
     assert claim["asOf"]["status"]["value"] == "CONTESTED"
 
 
-def test_cursor_pages_walk_every_claim_once(client: httpx.Client) -> None:
+PAGE = """query($after: String, $first: Int!, $status: ClaimStatus, $entity: String) {
+    claims(first: $first, after: $after, status: $status, entity: $entity) {
+        totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+
+
+@pytest.mark.parametrize(
+    "only",
+    [{}, {"status": "SINGLE_SOURCE"}, {"entity": "Hamas"}],
+    ids=["all", "by-status", "by-entity"],
+)
+def test_cursor_pages_walk_every_claim_once(
+    client: httpx.Client, only: dict[str, str]
+) -> None:
+    whole = gql(client, PAGE, {"first": 100, **only})["data"]["claims"]
+    assert not whole["pageInfo"]["hasNextPage"]
+    everything = [e["node"]["id"] for e in whole["edges"]]
+    assert len(everything) == whole["totalCount"] > 2  # more than one page of 2
+
     seen: list[str] = []
     after = None
-    query = """query($after: String) { claims(first: 4, after: $after) {
-        edges { node { key } } pageInfo { hasNextPage endCursor } } }"""
     while True:
-        page = gql(client, query, {"after": after})["data"]["claims"]
-        seen += [e["node"]["key"] for e in page["edges"]]
+        page = gql(client, PAGE, {"first": 2, "after": after, **only})["data"]["claims"]
+        assert page["totalCount"] == whole["totalCount"]
+        seen += [e["node"]["id"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert len(seen) == len(set(seen)) >= 9
+    assert len(seen) == len(set(seen)), "a claim came back on two pages"
+    assert seen == everything  # every claim, in the order of one big page
 
 
 def test_claims_filter_by_status_entity_source_and_text(client: httpx.Client) -> None:
@@ -403,15 +423,47 @@ def test_business_rule_errors_carry_codes(client: httpx.Client) -> None:
     assert error_codes(body) == ["VERSION_CONFLICT"]
 
 
-def test_as_of_a_recorded_time_without_offset_is_read_as_utc(
-    client: httpx.Client,
-) -> None:
-    query = """query($key: String!, $at: DateTime!) {
-        claim(key: $key) { asOf(basis: {recordedAt: $at}) { version } } }"""
-    body = gql(client, query, {"key": BEIRUT, "at": "2999-01-01T00:00:00"})
-    assert body["data"]["claim"]["asOf"]["version"] >= 4
-    body = gql(client, query, {"key": BEIRUT, "at": "2000-01-01T00:00:00"})
-    assert body["data"]["claim"]["asOf"] is None
+def test_as_of_a_recorded_time_without_offset_is_read_as_utc(tmp_path: Path) -> None:
+    """The server runs in a zone 5 h 45 min east of UTC; a naive time between
+    two recorded events is read as UTC, not as the server's local time (which
+    would put it before the claim existed)."""
+    server = Server(
+        db=tmp_path / "c.sqlite", env={"TZ": KATHMANDU, "CLAIMS_LOAD_SEEDS": "0"}
+    ).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            claim = gql(
+                http, PROPOSE, {"input": {"text": "Said first."}}, key=EDITOR_KEY
+            )["data"]["proposeClaim"]["claim"]
+            fix = """mutation($input: CorrectClaimWordingInput!) {
+                correctClaimWording(input: $input) { version } }"""
+            reworded = {
+                "claimId": claim["id"],
+                "expectedVersion": 1,
+                "text": "Said second.",
+                "reason": "typo",
+            }
+            assert "errors" not in gql(http, fix, {"input": reworded}, key=EDITOR_KEY)
+            read = """query($id: ID!, $at: DateTime!) { claim(id: $id) {
+                history { recordedAt }
+                asOf(basis: {recordedAt: $at}) { version text } } }"""
+
+            def as_of(at: str) -> Any:
+                body = gql(http, read, {"id": claim["id"], "at": at})
+                return body["data"]["claim"]
+
+            first, second = (
+                datetime.fromisoformat(h["recordedAt"])
+                for h in as_of("2000-01-01T00:00:00Z")["history"]
+            )
+            assert first < second
+            naive = first.astimezone(UTC).replace(tzinfo=None).isoformat()
+            assert as_of(naive)["asOf"] == {"version": 1, "text": "Said first."}
+            # The same wall time read in the server's own zone is another
+            # instant, before the claim existed: the two readings differ.
+            assert as_of(naive + "+05:45")["asOf"] is None
+    finally:
+        server.stop()
 
 
 def test_versions_outside_the_claim_are_bad_input(client: httpx.Client) -> None:
