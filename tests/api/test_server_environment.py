@@ -4,6 +4,7 @@ CLAIMS_DATABASE_URL (or any other CLAIMS_* setting) exported."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,8 @@ from service.settings import Settings
 from tests.fakes import Server, error_codes, gql
 
 NOWHERE = "postgresql://nobody@127.0.0.1:9/nowhere"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "claims.json"
+SEED_CLAIMS = len(json.loads(SEEDS.read_text())["claims"])
 
 
 def test_the_sqlite_server_ignores_the_callers_claims_settings(
@@ -28,7 +31,7 @@ def test_the_sqlite_server_ignores_the_callers_claims_settings(
         with httpx.Client(base_url=server.url, timeout=30) as http:
             body = gql(http, "{ claims { totalCount } }")  # open reads, seeds loaded
             assert error_codes(body) == []
-            assert body["data"]["claims"]["totalCount"] == 9
+            assert body["data"]["claims"]["totalCount"] == SEED_CLAIMS
             served = http.get("/healthz").json()["position"]
         on_file = ClaimsLedger(env=Settings(db_path=str(db)).ledger_env())
         try:
