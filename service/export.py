@@ -13,12 +13,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from service.domain.affiliations import Affiliations
 from service.domain.claim import Claim
 from service.domain.idempotency import IdempotencyRecord
 from service.domain.recording import LedgerEvent
 from service.domain.source import Source
 
-AGGREGATES: tuple[type, ...] = (Claim, Source, IdempotencyRecord)
+AGGREGATES: tuple[type, ...] = (Claim, Source, IdempotencyRecord, Affiliations)
 
 PERIOD = {
     "type": "object",

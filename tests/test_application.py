@@ -12,6 +12,7 @@ import pytest
 
 from service.application import Actor, ClaimsLedger, WriteResult
 from service.application.commands import (
+    AmendSource,
     CorrectWording,
     ProposeClaim,
     RecordStance,
@@ -25,11 +26,12 @@ from service.domain.errors import (
     ClaimNotFoundError,
     DomainError,
     IdempotencyKeyReusedError,
+    InvalidInputError,
     SourceNotFoundError,
     VersionConflictError,
 )
 from service.domain.ids import claim_id_for, source_id_for
-from service.domain.source import SourceProfile
+from service.domain.source import SourceChanges, SourceProfile
 from service.domain.status import ClaimStatus
 from service.domain.values import Period, SourceKind, StanceKind
 from service.readings import Basis, ClaimFilter, Reader
@@ -286,3 +288,40 @@ def test_a_withdrawn_link_no_longer_points_at_its_target(
     reading = reader.claim(BEIRUT)
     assert reading is not None
     assert reading.incoming == []
+
+
+def test_concurrent_amends_cannot_close_an_affiliation_cycle(
+    seeded: ClaimsLedger, store: Store
+) -> None:
+    """A under B and B under A, at once, through two service instances: one
+    commits; the other conflicts, and its retry is refused as a cycle."""
+    other = store.open()
+    a = seeded.register_source(
+        ALICE, RegisterSource(SourceProfile(name="Ministry A", kind=SourceKind.OUTLET))
+    ).aggregate_id
+    b = seeded.register_source(
+        ALICE, RegisterSource(SourceProfile(name="Ministry B", kind=SourceKind.OUTLET))
+    ).aggregate_id
+    attempts = iter([(seeded, a, b), (other, b, a)])
+    lock = threading.Lock()
+
+    def under(ledger: ClaimsLedger, source: UUID, parent: UUID) -> WriteResult:
+        return ledger.amend_source(
+            ALICE,
+            AmendSource(source, 1, SourceChanges(affiliation_id=parent), reason="r"),
+        )
+
+    def attempt() -> WriteResult:
+        with lock:
+            ledger, source, parent = next(attempts)
+        return under(ledger, source, parent)
+
+    outcomes = race(2, attempt)
+    wins = [o for o in outcomes if isinstance(o, WriteResult)]
+    conflicts = [o for o in outcomes if isinstance(o, VersionConflictError)]
+    assert (len(wins), len(conflicts)) == (1, 1), outcomes
+    winner = wins[0].aggregate_id
+    loser = b if winner == a else a
+    with pytest.raises(InvalidInputError):  # its retry: the loop is now visible
+        under(seeded, loser, winner)
+    other.close()

@@ -76,6 +76,15 @@ def exercise_every_event_type(ledger: ClaimsLedger) -> None:
             reason="his title in the article",
         ),
     )
+    ledger.amend_source(
+        Actor("alice"),
+        AmendSource(
+            source_id=ryder,
+            expected_version=2,
+            changes=SourceChanges(affiliation_id=None),
+            reason="speaks for himself here",
+        ),
+    )
     claim = ledger.propose_claim(
         alice, ProposeClaim(text="A claim to change.")
     ).aggregate_id

@@ -30,6 +30,7 @@ from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
 from service.api.request_ids import RequestIds, current
 from service.api.schema import build_schema
+from service.api.unicode_guard import first_ill_formed
 from service.bootstrap import Services, build, close
 from service.settings import ApiKey, Settings
 
@@ -129,8 +130,9 @@ class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         """Refuse what the stock decoder would turn into a 500: bytes that are
-        not UTF-8, JSON nested deeper than any GraphQL request needs, and
-        bodies that are not a JSON object."""
+        not UTF-8, JSON nested deeper than any GraphQL request needs, bodies
+        that are not a JSON object, and ill-formed strings outside the
+        variables (which the schema's WellFormedStrings names as bad input)."""
         try:
             text = data.decode("utf-8") if isinstance(data, bytes) else data
         except UnicodeDecodeError:
@@ -146,6 +148,17 @@ class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
         variables = value.get("variables")
         if variables is not None and not isinstance(variables, dict):
             raise HTTPException(400, "variables must be a JSON object")
+        bad = next(
+            (
+                found
+                for name, item in value.items()
+                if name != "variables"
+                and (found := first_ill_formed({name: item}, "body"))
+            ),
+            None,
+        )
+        if bad is not None:
+            raise HTTPException(400, f"{bad} is not valid Unicode (a lone surrogate)")
         return value
 
 

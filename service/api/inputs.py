@@ -1,6 +1,6 @@
 """Input types, and how each becomes a command: strings to ids and enums,
 UNSET to KEEP. Text rules and limits are the domain's (service.domain.limits),
-applied when the command's values are built; nothing is checked twice."""
+applied when the command and its values are built, never here."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ from service.application.commands import (
 )
 from service.domain.claim import ClaimChanges, StanceChanges
 from service.domain.errors import InvalidInputError
-from service.domain.limits import check_key
 from service.domain.source import SourceChanges, SourceProfile
 from service.domain.values import (
     KEEP,
@@ -134,7 +133,7 @@ class RegisterSourceInput:
             if self.affiliation_id
             else None,
         )
-        return RegisterSource(profile=profile, key=check_key(self.key))
+        return RegisterSource(profile=profile, key=self.key)
 
 
 @strawberry.input(
@@ -180,7 +179,7 @@ class ProposeClaimInput:
             text=self.text,
             about=tuple(self.about),
             occurred=self.occurred.to_domain() if self.occurred else Period.unknown(),
-            key=check_key(self.key),
+            key=self.key,
         )
 
 

@@ -54,7 +54,7 @@ from service.application import Actor, WriteResult
 from service.application.commands import ClaimCommand
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for
-from service.domain.limits import ENTITY, SEARCH_TEXT
+from service.domain.limits import ENTITY, SEARCH_TEXT, check_key
 from service.domain.status import ClaimStatus
 from service.readings import Basis, ClaimFilter
 from service.settings import Settings
@@ -128,7 +128,11 @@ class Query:
     ) -> ClaimNode | None:
         if (id is None) == (key is None):
             raise InvalidInputError("give exactly one of id and key")
-        claim_id = expect_id(id, "Claim") if id is not None else claim_id_for(str(key))
+        claim_id = (
+            expect_id(id, "Claim")
+            if id is not None
+            else claim_id_for(str(check_key(key)))
+        )
         return await read_claim(info, claim_id, to_basis(as_of))
 
     @strawberry.field(

@@ -17,6 +17,8 @@ from typing import Any
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from service.domain.text import malformed
+
 
 def _bad(path: str) -> GraphQLError:
     return GraphQLError(
@@ -25,29 +27,21 @@ def _bad(path: str) -> GraphQLError:
     )
 
 
-def _malformed(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def first_bad_variable(value: Any, path: str) -> str | None:
-    """The path of the first ill-formed string in a variable's JSON value."""
+def first_ill_formed(value: Any, path: str) -> str | None:
+    """The path of the first ill-formed string (or key) in a JSON value."""
     if isinstance(value, str):
-        return path if _malformed(value) else None
+        return path if malformed(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
             name = f"{path}.{key}"
-            if isinstance(key, str) and _malformed(key):
+            if isinstance(key, str) and malformed(key):
                 return name
-            found = first_bad_variable(item, name)
+            found = first_ill_formed(item, name)
             if found:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = first_bad_variable(item, f"{path}[{index}]")
+            found = first_ill_formed(item, f"{path}[{index}]")
             if found:
                 return found
     return None
@@ -58,7 +52,7 @@ class WellFormedStrings(SchemaExtension):
         context = self.execution_context
         bad = None
         for name, value in (context.variables or {}).items():
-            bad = bad or first_bad_variable(value, f"${name}")
+            bad = bad or first_ill_formed(value, f"${name}")
         if bad is not None:
             context.result = ExecutionResult(data=None, errors=[_bad(bad)])
         yield

@@ -4,7 +4,13 @@ Each command is a frozen dataclass holding domain values, so everything a
 request says is in one object: the ledger fingerprints the whole command for
 idempotency, and no field can be left out of that by accident. Changes to an
 existing stance, claim or source are the domain's typed change values (KEEP
-for what stays), checked once, where they are built.
+for what stays).
+
+A command normalises its fields when it is built, by the domain's own rules
+(service.domain.limits), so a request is refused before anything is read and
+two requests that will record the same thing share a fingerprint. The
+aggregates apply the same rules again (they are idempotent) to guard their
+invariants for any caller.
 """
 
 from __future__ import annotations
@@ -17,13 +23,23 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from service.domain.claim import ClaimChanges, StanceChanges
+from service.domain.claim import (
+    ClaimChanges,
+    StanceChanges,
+    check_chain,
+    check_document,
+    check_entities,
+)
+from service.domain.limits import CLAIM_TEXT, NOTE, QUOTE, REASON, check_key
 from service.domain.source import SourceChanges, SourceProfile
 from service.domain.values import KEEP, Document, LinkKind, Period, StanceKind
 
 
 @dataclass(frozen=True)
 class Command:
+    def _normalise(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+
     def fingerprint(self) -> str:
         """Equal for equal requests, different when any field differs."""
         canonical = json.dumps(
@@ -56,6 +72,9 @@ class RegisterSource(Command):
     profile: SourceProfile
     key: str | None = None
 
+    def __post_init__(self) -> None:
+        check_key(self.key)
+
 
 @dataclass(frozen=True)
 class AmendSource(Command):
@@ -64,6 +83,9 @@ class AmendSource(Command):
     changes: SourceChanges
     reason: str
 
+    def __post_init__(self) -> None:
+        self._normalise("reason", REASON.clean(self.reason))
+
 
 @dataclass(frozen=True)
 class ProposeClaim(Command):
@@ -71,6 +93,11 @@ class ProposeClaim(Command):
     about: tuple[str, ...] = ()
     occurred: Period = dataclasses.field(default_factory=Period.unknown)
     key: str | None = None
+
+    def __post_init__(self) -> None:
+        check_key(self.key)
+        self._normalise("text", CLAIM_TEXT.clean(self.text))
+        self._normalise("about", tuple(check_entities(self.about)))
 
 
 @dataclass(frozen=True)
@@ -92,12 +119,21 @@ class RecordStance(ClaimCommand):
     note: str | None = None
     stance_id: UUID | None = None
 
+    def __post_init__(self) -> None:
+        self._normalise("chain", check_chain(self.chain))
+        self._normalise("quote", QUOTE.clean_optional(self.quote))
+        self._normalise("note", NOTE.clean_optional(self.note))
+        self._normalise("document", check_document(self.document))
+
 
 @dataclass(frozen=True)
 class RetractStance(ClaimCommand):
     stance_id: UUID
     reason: str
     reported: Period
+
+    def __post_init__(self) -> None:
+        self._normalise("reason", REASON.clean(self.reason))
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,9 @@ class CorrectStance(ClaimCommand):
     reason: str
     reported: Period
 
+    def __post_init__(self) -> None:
+        self._normalise("reason", REASON.clean(self.reason))
+
 
 @dataclass(frozen=True)
 class AmendStance(ClaimCommand):
@@ -114,17 +153,27 @@ class AmendStance(ClaimCommand):
     changes: StanceChanges
     reason: str
 
+    def __post_init__(self) -> None:
+        self._normalise("reason", REASON.clean(self.reason))
+
 
 @dataclass(frozen=True)
 class CorrectWording(ClaimCommand):
     text: str
     reason: str
 
+    def __post_init__(self) -> None:
+        self._normalise("text", CLAIM_TEXT.clean(self.text))
+        self._normalise("reason", REASON.clean(self.reason))
+
 
 @dataclass(frozen=True)
 class AmendClaim(ClaimCommand):
     changes: ClaimChanges
     reason: str
+
+    def __post_init__(self) -> None:
+        self._normalise("reason", REASON.clean(self.reason))
 
 
 @dataclass(frozen=True)
@@ -134,8 +183,14 @@ class LinkClaims(ClaimCommand):
     note: str | None = None
     link_id: UUID | None = None
 
+    def __post_init__(self) -> None:
+        self._normalise("note", NOTE.clean_optional(self.note))
+
 
 @dataclass(frozen=True)
 class WithdrawLink(ClaimCommand):
     link_id: UUID
     reason: str
+
+    def __post_init__(self) -> None:
+        self._normalise("reason", REASON.clean(self.reason))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 from uuid import UUID, uuid4
 
@@ -34,6 +33,7 @@ from service.application.commands import (
     RetractStance,
     WithdrawLink,
 )
+from service.domain.affiliations import Affiliations
 from service.domain.claim import Claim
 from service.domain.errors import (
     AlreadyExistsError,
@@ -45,10 +45,16 @@ from service.domain.errors import (
     VersionConflictError,
 )
 from service.domain.idempotency import IdempotencyRecord
-from service.domain.ids import claim_id_for, idempotency_id_for, source_id_for
+from service.domain.ids import (
+    affiliations_id,
+    claim_id_for,
+    idempotency_id_for,
+    source_id_for,
+)
 from service.domain.limits import IDEMPOTENCY_KEY
 from service.domain.recording import LedgerEvent, acting_as
 from service.domain.source import Source, check_no_affiliation_cycle
+from service.domain.values import KEEP
 from service.persistence.positions import positions_of
 
 A = TypeVar("A", bound=Aggregate)
@@ -80,6 +86,16 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class Built:
+    """What a use case built: the aggregate it changed, the id of what it
+    created, and any other aggregate that must commit with it."""
+
+    aggregate: Aggregate
+    created_id: UUID | None = None
+    also: tuple[Aggregate, ...] = ()
+
+
+@dataclass(frozen=True)
 class RecordedEvent:
     """One stored event of a stream with its global position."""
 
@@ -103,7 +119,7 @@ class ClaimsLedger(Application[UUID]):
     def register_source(self, actor: Actor, command: RegisterSource) -> WriteResult:
         source_id = source_id_for(command.key) if command.key else self._new_id()
 
-        def build() -> tuple[Aggregate, UUID | None]:
+        def build() -> Built:
             if source_id in self.repository:
                 raise AlreadyExistsError(
                     "a source with this key exists", key=command.key
@@ -114,23 +130,37 @@ class ClaimsLedger(Application[UUID]):
             source = Source.register(
                 id=source_id, key=command.key, profile=command.profile
             )
-            return source, None
+            return Built(source)
 
         return self._write(actor, command, build, created=True)
 
     def amend_source(self, actor: Actor, command: AmendSource) -> WriteResult:
-        def build() -> tuple[Aggregate, UUID | None]:
+        def build() -> Built:
             source = self._expect(
                 self.get_source(command.source_id), command.expected_version
             )
             parent = command.changes.affiliation_id
-            if isinstance(parent, UUID):
-                self.get_source(parent)
-                check_no_affiliation_cycle(source.id, parent, self._parent_of)
+            graph: list[Aggregate] = []
+            if parent is not KEEP:
+                guard = self._affiliations()
+                if isinstance(parent, UUID):
+                    self.get_source(parent)
+                    check_no_affiliation_cycle(source.id, parent, self._parent_of)
+                guard.record_change(source.id, parent)
+                graph.append(guard)
             source.amend(command.changes, command.reason)
-            return source, None
+            return Built(source, also=tuple(graph))
 
         return self._write(actor, command, build)
+
+    def _affiliations(self) -> Affiliations:
+        """The affiliation graph's guard stream, started on first use."""
+        try:
+            guard: Aggregate = self.repository.get(affiliations_id())
+        except AggregateNotFoundError:
+            return Affiliations(id=affiliations_id())
+        assert isinstance(guard, Affiliations)  # noqa: S101 - the id is ours
+        return guard
 
     def _parent_of(self, source_id: UUID) -> UUID | None:
         parent = self.get_source(source_id).affiliation_id
@@ -141,7 +171,7 @@ class ClaimsLedger(Application[UUID]):
     def propose_claim(self, actor: Actor, command: ProposeClaim) -> WriteResult:
         claim_id = claim_id_for(command.key) if command.key else self._new_id()
 
-        def build() -> tuple[Aggregate, UUID | None]:
+        def build() -> Built:
             if claim_id in self.repository:
                 raise AlreadyExistsError(
                     "a claim with this key exists", key=command.key
@@ -153,7 +183,7 @@ class ClaimsLedger(Application[UUID]):
                 about=command.about,
                 occurred=command.occurred,
             )
-            return claim, None
+            return Built(claim)
 
         return self._write(actor, command, build, created=True)
 
@@ -262,31 +292,6 @@ class ClaimsLedger(Application[UUID]):
         positions = positions_of(self.recorder, aggregate_id)
         return [RecordedEvent(positions.get(e.originator_version), e) for e in events]
 
-    def claim_as_recorded(
-        self, claim_id: UUID, *, version: int | None = None, at: datetime | None = None
-    ) -> Claim | None:
-        """The claim as the ledger held it at a version, or at a recorded time
-        (None if it had not been recorded yet)."""
-        aggregate: Claim | None = None
-        for recorded in self.stream(claim_id):
-            event = recorded.event
-            if version is not None and event.originator_version > version:
-                break
-            if at is not None and event.timestamp > at:
-                break
-            aggregate = event.mutate(aggregate)
-        if aggregate is None and version is None and at is None:
-            raise ClaimNotFoundError("no such claim", claim_id=str(claim_id))
-        return aggregate
-
-    def source_as_recorded(self, source_id: UUID, at: datetime) -> Source | None:
-        aggregate: Source | None = None
-        for event in self.events.get(source_id):
-            if not isinstance(event, LedgerEvent) or event.timestamp > at:
-                break
-            aggregate = event.mutate(aggregate)
-        return aggregate
-
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
@@ -326,11 +331,11 @@ class ClaimsLedger(Application[UUID]):
         """Load the claim at the version the client saw and apply one change;
         ``change`` returns the id of what it created, if anything."""
 
-        def build() -> tuple[Aggregate, UUID | None]:
+        def build() -> Built:
             claim = self._expect(
                 self.get_claim(command.claim_id), command.expected_version
             )
-            return claim, change(claim)
+            return Built(claim, change(claim))
 
         return self._write(actor, command, build)
 
@@ -338,7 +343,7 @@ class ClaimsLedger(Application[UUID]):
         self,
         actor: Actor,
         command: Command,
-        build: Callable[[], tuple[Aggregate, UUID | None]],
+        build: Callable[[], Built],
         *,
         created: bool = False,
     ) -> WriteResult:
@@ -355,8 +360,9 @@ class ClaimsLedger(Application[UUID]):
             return replay
         with acting_as(actor.principal, key):
             try:
-                aggregate, created_id = build()
-                pending: list[Aggregate] = [aggregate]
+                built = build()
+                aggregate, created_id = built.aggregate, built.created_id
+                pending: list[Aggregate] = [aggregate, *built.also]
                 if key:
                     pending.append(
                         IdempotencyRecord(

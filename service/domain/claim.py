@@ -50,7 +50,6 @@ from service.domain.values import (
 )
 
 REVISABLE_STANCE_FIELDS = ("kind", "quote", "document", "note")
-AMENDABLE_STANCE_FIELDS = (*REVISABLE_STANCE_FIELDS, "chain", "reported", "independent")
 
 
 @dataclass

@@ -26,3 +26,8 @@ def link_id_for(claim_id: UUID, key: str) -> UUID:
 
 def idempotency_id_for(principal: str, key: str) -> UUID:
     return uuid5(LEDGER_NAMESPACE, f"idempotency:{principal}:{key}")
+
+
+def affiliations_id() -> UUID:
+    """The one stream that serialises changes to the affiliation graph."""
+    return uuid5(LEDGER_NAMESPACE, "affiliations")

@@ -18,9 +18,12 @@ Independence is judged by where each chain starts, not who published it:
 - an anonymous origin cannot be told apart from others that reach us through
   the same teller, so it counts as its first named hop (the outlet vouching for
   it), taken to the top of that hop's affiliation;
-- anonymous origins that no named source vouches for (every hop anonymous) are
-  one voice together: nothing shows they are not the same people, so two such
-  chains never corroborate each other;
+- an anonymous origin that no named source passes on speaks for the top of
+  its own affiliation, if it has one ('US officials' for the US government);
+- anonymous origins that nothing ties to anyone named (every hop anonymous,
+  no affiliation) are one voice together: nothing shows they are not the same
+  people, so two such chains never corroborate each other, and that voice is
+  the same as any of its origins that counts on its own as independent;
 - a stance recorded as ``independent`` counts as its origin alone, whoever
   passed it on (an editor's judgement, recorded with the stance).
 An affiliation cycle (a log recorded before cycles were refused) has one top:
@@ -73,14 +76,20 @@ UNVOUCHED = "anonymous:unvouched"
 
 def independence_group(stance: StanceState, sources: Mapping[str, SourceFacts]) -> str:
     """The id that stands for the voice behind a stance's chain: a source id,
-    or UNVOUCHED for anonymous chains that no named source vouches for."""
+    or UNVOUCHED for anonymous chains that nothing ties to anyone named."""
     anchor = stance.origin_id
     if _is_anonymous(anchor, sources) and not stance.independent:
         named = [s for s in stance.chain if not _is_anonymous(s, sources)]
-        if not named:
+        if named:
+            anchor = named[0]
+        elif not _is_affiliated(anchor, sources):
             return UNVOUCHED
-        anchor = named[0]
     return affiliation_root(anchor, sources)
+
+
+def _is_affiliated(source_id: str, sources: Mapping[str, SourceFacts]) -> bool:
+    facts = sources.get(source_id)
+    return facts is not None and facts.affiliation_id is not None
 
 
 def _is_anonymous(source_id: str, sources: Mapping[str, SourceFacts]) -> bool:
@@ -104,16 +113,21 @@ def affiliation_root(source_id: str, sources: Mapping[str, SourceFacts]) -> str:
 def _voices(
     affirming: list[StanceState], sources: Mapping[str, SourceFacts]
 ) -> set[str]:
-    """One id per independent voice. The unvouched anonymous voice is shown
-    as the smallest of its origins, so readers still see who it is."""
-    voices: dict[str, list[StanceState]] = {}
+    """One source id per independent voice. The unvouched anonymous voice is
+    one voice, shown as the smallest of its origins; when one of its origins
+    is already a voice of its own (recorded as independent), it is that voice,
+    whatever order the ids sort in."""
+    voices: set[str] = set()
+    unvouched: set[str] = set()
     for stance in affirming:
-        voices.setdefault(independence_group(stance, sources), []).append(stance)
-    unvouched = voices.pop(UNVOUCHED, [])
-    found = set(voices)
-    if unvouched:
-        found.add(min(s.origin_id for s in unvouched))
-    return found
+        group = independence_group(stance, sources)
+        if group == UNVOUCHED:
+            unvouched.add(stance.origin_id)
+        else:
+            voices.add(group)
+    if unvouched and not unvouched & voices:
+        voices.add(min(unvouched))
+    return voices
 
 
 def derive_status(

@@ -37,6 +37,11 @@ def raw_post(client: httpx.Client, body: str, key: str | None = EDITOR_KEY) -> A
     return response.json()
 
 
+def raw_post_status(client: httpx.Client, body: str) -> httpx.Response:
+    headers = {"content-type": "application/json"}
+    return client.post("/graphql", content=body.encode(), headers=headers)
+
+
 def refused(body: dict[str, Any], field: str) -> None:
     assert "data" not in body or body["data"] is None or not any(body["data"].values())
     (error,) = body["errors"]
@@ -105,12 +110,19 @@ def test_a_lone_surrogate_in_a_variable_is_bad_input_naming_the_field(
     assert position(client) == before
 
 
-def test_a_lone_surrogate_in_a_literal_is_a_parse_error(client: httpx.Client) -> None:
-    for literal in ("\\ud800", "\\\\ud800"):  # a JSON escape, a GraphQL escape
-        body = raw_post(
-            client, f'{{"query": "{{ claim(key: \\"x{literal}\\") {{ id }} }}"}}'
-        )
-        assert error_codes(body) == ["GRAPHQL_PARSE_FAILED"], body
+def test_a_lone_surrogate_in_the_document_is_refused_before_it_is_parsed(
+    client: httpx.Client,
+) -> None:
+    escaped_in_json = raw_post_status(
+        client, '{"query": "{ claim(key: \\"x\\ud800\\") { id } }"}'
+    )
+    assert escaped_in_json.status_code == 400
+    assert error_codes(escaped_in_json.json()) == ["BAD_REQUEST"]
+    assert "body.query" in escaped_in_json.text
+    escaped_in_graphql = raw_post(
+        client, '{"query": "{ claim(key: \\"x\\\\ud800\\") { id } }"}'
+    )
+    assert error_codes(escaped_in_graphql) == ["GRAPHQL_PARSE_FAILED"]
 
 
 @pytest.mark.parametrize(
@@ -122,6 +134,9 @@ def test_a_lone_surrogate_in_a_literal_is_a_parse_error(client: httpx.Client) ->
         "Iran\ntrained them.",  # a claim's wording is one line
         "\u200b\u200d\ufeff",  # only zero-width characters: blank
         " \u00a0\u2003 ",  # only spaces of other kinds: blank
+        "\u3164\u115f\u2800",  # Hangul fillers, the Braille blank
+        "\u034f\u0301",  # a grapheme joiner and a lone combining mark
+        "Iran\uffff",  # a noncharacter
     ],
 )
 def test_control_characters_and_invisible_text_are_refused(
@@ -275,3 +290,47 @@ def test_filters_take_the_limits_of_the_fields_they_search(
         )
         assert error_codes(body) == ["BAD_USER_INPUT"]
         assert body["errors"][0]["extensions"]["field"] == argument
+
+
+def test_a_lone_surrogate_outside_the_variables_is_a_bad_request(
+    client: httpx.Client,
+) -> None:
+    response = raw_post_status(
+        client, '{"query": "query A { __typename }", "operationName": "\\ud800"}'
+    )
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["BAD_REQUEST"]
+    assert "body.operationName" in response.json()["errors"][0]["message"]
+
+
+def test_a_malformed_claim_key_is_bad_input_not_a_missing_claim(
+    client: httpx.Client,
+) -> None:
+    for key in ("UPPER", "x" * 101, "with space"):
+        body = gql(client, "query($k: String!) { claim(key: $k) { id } }", {"k": key})
+        refused(body, "key")
+
+
+def test_requests_that_record_the_same_thing_share_an_idempotency_key(
+    client: httpx.Client,
+) -> None:
+    """The fingerprint is of the request as it will be recorded: surrounding
+    spaces and Unicode normalisation do not make a retry a different request."""
+    first = gql(
+        client,
+        PROPOSE,
+        {"input": {"text": "Caf\u00e9 talks.", "idempotencyKey": "same-thing"}},
+        EDITOR_KEY,
+    )
+    again = gql(
+        client,
+        "mutation($input: ProposeClaimInput!) { proposeClaim(input: $input)"
+        " { replayed claim { id } } }",
+        {"input": {"text": " Cafe\u0301 talks. ", "idempotencyKey": "same-thing"}},
+        EDITOR_KEY,
+    )
+    assert again["data"]["proposeClaim"]["replayed"] is True
+    assert (
+        again["data"]["proposeClaim"]["claim"]["id"]
+        == first["data"]["proposeClaim"]["claim"]["id"]
+    )

@@ -208,3 +208,43 @@ def test_an_affiliation_cycle_has_one_top_whichever_member_starts() -> None:
         verdict = derive_status(both, looped)
         assert verdict.status is ClaimStatus.SINGLE_SOURCE, pair
         assert verdict.affirming_groups == ("a",), pair
+
+
+def test_an_affiliated_anonymous_origin_nobody_passes_on_speaks_for_its_top() -> None:
+    sources = {
+        **SOURCES,
+        "us-officials": SourceFacts(anonymous=True, affiliation_id=US_GOV),
+    }
+    both = [
+        stance(StanceKind.AFFIRMS, "us-officials"),
+        stance(StanceKind.AFFIRMS, RYDER),
+    ]
+    verdict = derive_status(both, sources)
+    assert verdict.status is ClaimStatus.SINGLE_SOURCE
+    assert verdict.affirming_groups == (US_GOV,)
+
+
+def test_the_unvouched_voice_is_the_same_as_its_own_independent_origin() -> None:
+    """Whichever id sorts first, A's independent stance and the unvouched
+    voice that includes A are one voice."""
+    for first, second in [("anon-a", "anon-b"), ("anon-b", "anon-a")]:
+        stances = [
+            stance(StanceKind.AFFIRMS, first),
+            stance(StanceKind.AFFIRMS, second),
+            stance(StanceKind.AFFIRMS, second, independent=True),
+        ]
+        verdict = derive_status(stances, SOURCES)
+        assert verdict.status is ClaimStatus.SINGLE_SOURCE, (first, second)
+        assert verdict.affirming_groups == (second,)
+
+
+def test_the_unvouched_voice_and_another_independent_one_corroborate() -> None:
+    sources = {**SOURCES, "anon-c": SourceFacts(anonymous=True, affiliation_id=None)}
+    stances = [
+        stance(StanceKind.AFFIRMS, ANON_A),
+        stance(StanceKind.AFFIRMS, ANON_B),
+        stance(StanceKind.AFFIRMS, "anon-c", independent=True),
+    ]
+    verdict = derive_status(stances, sources)
+    assert verdict.status is ClaimStatus.CORROBORATED
+    assert verdict.affirming_groups == (ANON_A, "anon-c")
