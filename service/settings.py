@@ -34,6 +34,7 @@ ENV_VARS = (
     "CLAIMS_LOAD_SEEDS",
     "CLAIMS_SEEDS_DIR",
     "CLAIMS_CORS_ORIGINS",
+    "CLAIMS_IDLE_TIMEOUT",
     "CLAIMS_HEADER_TIMEOUT",
     "CLAIMS_BODY_TIMEOUT",
     "CLAIMS_MAX_CONNECTIONS",
@@ -77,8 +78,11 @@ class Settings:
     max_body_bytes: int = 64_000
     max_page_size: int = 100
     max_reads_per_request: int = 300
-    # A client must send a request's headers, then its body, within these many
-    # seconds; past max_connections open at once, requests get 503.
+    # A connection with no request under way is closed after idle_timeout
+    # seconds; a client must send a request's headers, then its body, within
+    # the next two. Past max_connections requests under way, requests get 503;
+    # as many connections again may wait without one, the oldest closed first.
+    idle_timeout: float = 5.0
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_connections: int = 100
@@ -250,6 +254,7 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
         load_seeds=_flag(env, "CLAIMS_LOAD_SEEDS", True),
         seeds_dir=Path(env.get("CLAIMS_SEEDS_DIR") or DEFAULT_SEEDS_DIR),
         cors_origins=parse_origins(env.get("CLAIMS_CORS_ORIGINS", "")),
+        idle_timeout=_seconds(env, "CLAIMS_IDLE_TIMEOUT", defaults.idle_timeout),
         header_timeout=_seconds(env, "CLAIMS_HEADER_TIMEOUT", defaults.header_timeout),
         body_timeout=_seconds(env, "CLAIMS_BODY_TIMEOUT", defaults.body_timeout),
         max_connections=_count(env, "CLAIMS_MAX_CONNECTIONS", defaults.max_connections),

@@ -114,23 +114,28 @@ def test_a_misspelt_flag_is_refused_not_read_as_no(variable: str, word: str) -> 
 
 def test_connection_limits_have_defaults_and_take_numbers() -> None:
     defaults = from_environ({})
-    assert defaults.header_timeout > 0
+    # An idle socket is shed sooner than a slow request is cut off.
+    assert 0 < defaults.idle_timeout < defaults.header_timeout
     assert defaults.body_timeout > 0
     assert defaults.max_connections > 0
     settings = from_environ(
         {
+            "CLAIMS_IDLE_TIMEOUT": "0.5",
             "CLAIMS_HEADER_TIMEOUT": "2.5",
             "CLAIMS_BODY_TIMEOUT": "7",
             "CLAIMS_MAX_CONNECTIONS": "12",
         }
     )
-    assert (settings.header_timeout, settings.body_timeout) == (2.5, 7.0)
+    assert (settings.idle_timeout, settings.header_timeout) == (0.5, 2.5)
+    assert settings.body_timeout == 7.0
     assert settings.max_connections == 12
 
 
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
+        ("CLAIMS_IDLE_TIMEOUT", "soon"),
+        ("CLAIMS_IDLE_TIMEOUT", "0"),
         ("CLAIMS_HEADER_TIMEOUT", "soon"),
         ("CLAIMS_HEADER_TIMEOUT", "0"),
         ("CLAIMS_BODY_TIMEOUT", "-1"),

@@ -3,16 +3,20 @@ a GraphQL-shaped JSON body with a code, like every other error a client sees.
 
 Strawberry and Starlette answer these in plain text; this middleware rewrites
 any plain-text error response on its way out, so one place covers them all,
-whichever layer refused the request.
+whichever layer refused the request. The answers written outside Starlette
+(busy, timed out, an unhandled error) are built here too.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from http import HTTPStatus
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Header = tuple[bytes, bytes]
 
 CODES = {
     400: "BAD_REQUEST",
@@ -27,6 +31,29 @@ def error_body(status: int, message: str) -> bytes:
     code = CODES.get(status, HTTPStatus(status).phrase.upper().replace(" ", "_"))
     error = {"message": message, "extensions": {"code": code}}
     return json.dumps({"errors": [error]}).encode()
+
+
+def error_response(
+    status: int, message: str, extra: Sequence[Header] = ()
+) -> tuple[list[Header], bytes]:
+    """The headers and body of an error answer, for senders that are not a
+    Starlette response: ASGI callables of their own and the HTTP protocol."""
+    body = error_body(status, message)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+    ]
+    return headers, body
+
+
+async def send_error(
+    send: Send, status: int, message: str, extra: Sequence[Header] = ()
+) -> None:
+    """Answer an ASGI request with the JSON error shape."""
+    headers, body = error_response(status, message, extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class JsonHttpErrors:

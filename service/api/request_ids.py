@@ -6,7 +6,9 @@ The id lives in a context variable: the error log in ``errors.classify`` and
 anything else that logs during the request needs no parameter to reach it.
 Each request ends with one log line: id, method, path, status, GraphQL
 operation name and principal (never the key), and its duration. A client that
-disconnects before its body arrives ends with that line too, not a traceback.
+disconnects before its body arrives ends with that line too, not a traceback,
+and so does one whose body is too slow (``RequestTimedOut``, raised by the
+HTTP protocol's deadline): it is answered 408 here, with its id.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from service.api.http_errors import error_body
+from service.api.http_errors import send_error
 
 HEADER = "x-request-id"
 MAX_ID_LENGTH = 128
 # Visible ASCII, no spaces: safe to echo in a header and to write in a log line.
 SANE_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_ID_LENGTH}}}")
 LOG_FORMAT = "%(levelname)s %(name)s%(request)s %(message)s"
+TIMEOUT_MESSAGE = "The request was not received in time."
 
 log = logging.getLogger("claims_ledger.http")
 
@@ -47,6 +50,10 @@ class RequestInfo:
 
 
 current: ContextVar[RequestInfo | None] = ContextVar("request", default=None)
+
+
+class RequestTimedOut(Exception):  # noqa: N818 - it is an event, not an error
+    """The body did not arrive in time: the request is answered 408."""
 
 
 def request_id_for(incoming: str | None) -> str:
@@ -87,47 +94,52 @@ class RequestIds:
             await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
             outcome = "client gone before its request was complete"
+        except RequestTimedOut as timeout:
+            outcome = str(timeout)
+            if info.status is None:
+                await send_error(
+                    send_with_id,
+                    408,
+                    TIMEOUT_MESSAGE,
+                    [(b"connection", b"close")],
+                )
         except Exception:
             # Starlette would answer a plain-text 500 and uvicorn log the
             # traceback after this request's id is gone; do both here.
             log.exception("unhandled error")
             outcome = "unhandled error"
             if info.status is None:
-                await _internal_error(send_with_id)
+                await send_error(send_with_id, 500, "Unexpected error.")
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            log.info(
-                "%s %s %s op=%s principal=%s %.0f ms%s",
-                scope["method"],
-                printable(scope["path"]),
-                info.status or "-",
-                printable(info.operation) if info.operation else "-",
-                _principal(info),
-                elapsed,
-                f" ({outcome})" if outcome else "",
-            )
+            log_request(info, scope["method"], scope["path"], elapsed, outcome)
             current.reset(token)
+
+
+def log_request(
+    info: RequestInfo, method: str, path: str, elapsed_ms: float, outcome: str = ""
+) -> None:
+    """The one line a request leaves in the log, under its id."""
+    token = current.set(info)
+    try:
+        log.info(
+            "%s %s %s op=%s principal=%s %.0f ms%s",
+            method,
+            printable(path),
+            info.status or "-",
+            printable(info.operation) if info.operation else "-",
+            _principal(info),
+            elapsed_ms,
+            f" ({outcome})" if outcome else "",
+        )
+    finally:
+        current.reset(token)
 
 
 def _principal(info: RequestInfo) -> str:
     if info.key_refused:
         return "- (key refused)"
     return printable(info.principal) if info.principal else "-"
-
-
-async def _internal_error(send: Send) -> None:
-    body = error_body(500, "Unexpected error.")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class OperationName(SchemaExtension):

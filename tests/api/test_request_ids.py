@@ -129,5 +129,18 @@ def test_a_masked_error_is_logged_under_its_request_id(tmp_path: Path) -> None:
         # The request's own line follows once the answer is sent.
         (summary,) = server.log_lines_with("op=Broken")
         assert "[fault-1]" in summary
+
+        # Outside GraphQL, the same failure is a JSON 500 with the id.
+        health = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "fault-2"})
+        assert health.status_code == 500
+        assert error_codes(health.json()) == ["INTERNAL_SERVER_ERROR"]
+        assert "stored_events" not in health.text
+        assert health.headers["x-request-id"] == "fault-2"
+        (summary,) = server.log_lines_with("GET /healthz 500")
+        assert "[fault-2]" in summary
+        lines = server.log_lines_with("[fault-2]")
+        (error,) = [line for line in lines if line != summary]
+        assert error.startswith("ERROR")
+        assert "unhandled error" in error
     finally:
         server.stop()
