@@ -52,16 +52,30 @@ def find_key(settings: Settings, presented: str) -> ApiKey | None:
     return found
 
 
-def presented_key(request: Request | WebSocket) -> str | None:
-    """The key a request presents: None when it sends no credentials at all,
-    an empty string for an Authorization header that is not ``Bearer <key>``
-    (which no configured key matches, so it is refused, not ignored)."""
+def presented_keys(request: Request | WebSocket) -> list[str]:
+    """Every key a request presents: none when it sends no credentials at
+    all, an empty string for an Authorization header that is not ``Bearer
+    <key>`` (which no configured key matches, so it is refused, not ignored)."""
+    keys = []
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, token = authorization.strip().partition(" ")
-        return token.strip() if scheme.lower() == "bearer" else ""
+        keys.append(token.strip() if scheme.lower() == "bearer" else "")
     api_key = request.headers.get("x-api-key")
-    return None if api_key is None else api_key.strip()
+    if api_key is not None:
+        keys.append(api_key.strip())
+    return keys
+
+
+def principal_for(settings: Settings, keys: list[str]) -> tuple[ApiKey | None, bool]:
+    """Who the presented keys stand for, and whether they are refused: every
+    key presented must be known, and two keys must stand for the same one."""
+    found = {find_key(settings, key) for key in keys}
+    if not keys:
+        return None, False
+    if None in found or len(found) > 1:
+        return None, True
+    return found.pop(), False
 
 
 def _nesting(text: str) -> int:
@@ -92,9 +106,7 @@ class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
         response: Response | WebSocket,  # noqa: ARG002 - the view's signature
     ) -> Context:
         services: Services = request.state.services
-        key = presented_key(request)
-        principal = find_key(services.settings, key) if key else None
-        refused = key is not None and principal is None
+        principal, refused = principal_for(services.settings, presented_keys(request))
         info = current.get()
         if info is not None:
             info.principal = principal.principal if principal else None
@@ -143,6 +155,10 @@ class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
             value: Any = json.loads(text)
         except json.JSONDecodeError:
             raise HTTPException(400, "Unable to parse request body as JSON") from None
+        except ValueError:  # a number past Python's limit on integer digits
+            raise HTTPException(
+                400, "The request body holds a number too long"
+            ) from None
         if not isinstance(value, dict):
             raise HTTPException(400, "The request body must be a JSON object")
         variables = value.get("variables")

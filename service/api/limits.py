@@ -1,4 +1,5 @@
-"""Refuse hostile documents before they run: too deep, too many aliases.
+"""Refuse hostile documents before they run: too deep, too many aliases,
+numbers too long to parse.
 
 Stock depth and alias limiters re-walk every fragment spread, so a document of
 fragments that each spread the previous one twice costs them exponential time.
@@ -8,22 +9,30 @@ document's size whatever the fan-out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
     DocumentNode,
     FieldNode,
+    FloatValueNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
+    Visitor,
+    visit,
 )
+from strawberry.extensions import ValidationCache
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+# No argument needs a longer number; Python refuses to parse past 4,300 digits.
+MAX_NUMBER_LITERAL = 32
 
 
 def document_limits(
@@ -109,3 +118,43 @@ def document_limits(
             return 0, 0
 
     return DocumentLimits
+
+
+class _LongNumbers(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: IntValueNode | FloatValueNode | None = None
+
+    def enter_int_value(self, node: IntValueNode, *_: Any) -> None:
+        self._check(node)
+
+    def enter_float_value(self, node: FloatValueNode, *_: Any) -> None:
+        self._check(node)
+
+    def _check(self, node: IntValueNode | FloatValueNode) -> None:
+        if self.found is None and len(node.value) > MAX_NUMBER_LITERAL:
+            self.found = node
+
+
+class ValidationWithNumbers(ValidationCache):
+    """Cached validation, after refusing number literals too long to parse:
+    graphql-core's own rules would fail on them (Python parses at most 4,300
+    digits), and validation runs every rule at once, so this must come first."""
+
+    def on_validate(self) -> Iterator[None]:
+        document = self.execution_context.graphql_document
+        numbers = _LongNumbers()
+        if document is not None:
+            visit(document, numbers)
+        if numbers.found is None:
+            yield from super().on_validate()
+            return
+        self.execution_context.pre_execution_errors = [
+            GraphQLError(
+                f"A number in the document is longer than "
+                f"{MAX_NUMBER_LITERAL} characters.",
+                numbers.found,
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        ]
+        yield

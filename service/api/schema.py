@@ -15,7 +15,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -36,7 +35,7 @@ from service.api.inputs import (
     RetractStanceInput,
     WithdrawLinkInput,
 )
-from service.api.limits import document_limits
+from service.api.limits import ValidationWithNumbers, document_limits
 from service.api.permissions import READ, WRITE
 from service.api.request_ids import OperationName
 from service.api.types import (
@@ -374,7 +373,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: ParserCache(maxsize=256),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: AddValidationRules(rules),
-            lambda: ValidationCache(maxsize=256),
+            lambda: ValidationWithNumbers(maxsize=256),
             RequireOperationName,
             WellFormedStrings,
             cost_estimate(settings.max_reads_per_request, settings.max_page_size),

@@ -238,6 +238,15 @@ class GuardedHttp(HttpToolsProtocol):
                 return value.decode("latin-1")
         return None
 
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser cannot read (a bad method, a control
+        byte in a header) gets the JSON error shape and an id like any other,
+        instead of uvicorn's plain text."""
+        self._answer_early(
+            400, msg, [(b"connection", b"close")], "(malformed HTTP request)"
+        )
+        self.transport.close()
+
     def _answer_early(
         self, status: int, message: str, extra: Sequence[Header], outcome: str
     ) -> None:

@@ -88,11 +88,12 @@ class TextRule:
             if unicodedata.category(char) == "Cc" and not (
                 self.multiline and char in _LINE_BREAKS
             ):
+                allowed = (
+                    "; only line breaks and tabs are allowed" if self.multiline else ""
+                )
                 raise InvalidInputError(
                     f"{self.field} holds a control character "
-                    f"(U+{ord(char):04X}); only "
-                    + ("line breaks and tabs are" if self.multiline else "none is")
-                    + " allowed",
+                    f"(U+{ord(char):04X}){allowed}",
                     field=self.field,
                 )
             if not self.multiline and char in "\u2028\u2029":

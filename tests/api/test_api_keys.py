@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fakes import READER_KEY, Server, error_codes
+from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes
 
 READ = "{ position }"
 WRITE = (
@@ -24,6 +24,14 @@ BAD_CREDENTIALS = {
     "empty authorization": {"Authorization": ""},
     "unknown x-api-key": {"X-API-Key": "nope"},
     "key with a typo": {"Authorization": f"Bearer {READER_KEY}x"},
+    "a good bearer with a bad x-api-key": {
+        "Authorization": f"Bearer {EDITOR_KEY}",
+        "X-API-Key": "nope",
+    },
+    "two good keys of two principals": {
+        "Authorization": f"Bearer {EDITOR_KEY}",
+        "X-API-Key": READER_KEY,
+    },
 }
 
 

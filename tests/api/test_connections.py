@@ -193,6 +193,29 @@ def test_a_request_too_slow_to_name_its_id_gets_a_fresh_one(deadlines: Server) -
     assert "headers not complete" in line
 
 
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"FOO /graphql HTTP/1.1\r\nHost: x\r\n\r\n",  # a method HTTP has not
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: a\x1bb\r\n\r\n",
+    ],
+    ids=["unknown method", "control byte in a header"],
+)
+def test_a_request_the_parser_cannot_read_gets_json_and_an_id(
+    deadlines: Server, request_bytes: bytes
+) -> None:
+    with connect(deadlines) as sock:
+        sock.sendall(request_bytes)
+        sock.settimeout(GIVE_UP)
+        data = read_response(sock)
+    status, headers, body = split_response(data)
+    assert status.startswith(b"HTTP/1.1 400 ")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    request_id = headers[b"x-request-id"].decode()
+    (line,) = deadlines.log_lines_with(f"[{request_id}]")
+    assert " 400 " in line
+
+
 def test_a_connection_that_never_sends_is_closed_at_the_idle_deadline(
     start: Callable[[dict[str, str]], Server],
 ) -> None:

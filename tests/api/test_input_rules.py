@@ -334,3 +334,14 @@ def test_requests_that_record_the_same_thing_share_an_idempotency_key(
         again["data"]["proposeClaim"]["claim"]["id"]
         == first["data"]["proposeClaim"]["claim"]["id"]
     )
+
+
+def test_numbers_too_long_to_parse_are_client_errors(client: httpx.Client) -> None:
+    """Python parses at most 4,300 digits; past that the parsers would fail."""
+    literal = gql(client, "{ claims(first: " + "9" * 5000 + ") { totalCount } }")
+    assert error_codes(literal) == ["BAD_USER_INPUT"]
+    in_json = raw_post_status(
+        client, '{"query": "{ __typename }", "variables": {"n": ' + "9" * 5000 + "}}"
+    )
+    assert in_json.status_code == 400
+    assert error_codes(in_json.json()) == ["BAD_REQUEST"]
