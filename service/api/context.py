@@ -26,9 +26,9 @@ def too_costly(message: str, **details: int) -> GraphQLError:
 
 
 class Budget:
-    """The units of work one request may spend (one claim reading, one replay
-    of a stream from the store, one pass over the catalog each). Reads of one
-    request run in several worker threads at once, so charging takes a lock."""
+    """The units of work one request may spend (``service.readings.Charge``
+    says what a unit is). Reads of one request run in several worker threads
+    at once, so charging takes a lock."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
