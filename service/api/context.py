@@ -60,6 +60,8 @@ class Context:
     key_refused: bool = False
     connection_params: dict[str, Any] = field(default_factory=dict)
     budget: Budget = field(init=False)
+    # what each mutation field recorded: field, version, position
+    writes: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.budget = Budget(self.services.settings.max_reads_per_request)
