@@ -35,14 +35,20 @@ A = TypeVar("A", bound=Aggregate)
 @dataclass(frozen=True)
 class Shape:
     """How big the catalog's lists are now, for pricing a query before it
-    runs: counts, not contents (chains are counted as first recorded)."""
+    runs: counts, not contents. Each ``most_*`` is the largest such list any
+    claim or source has ever had (a list never shrinks in the count: retracted
+    stances, withdrawn links and old chains still count), so a price built
+    from them holds for every claim, the hub source included."""
 
-    claims: int
-    sources: int
-    stances: int
-    hops: int
-    links: int
-    citations: int
+    claims: int = 0
+    sources: int = 0
+    longest_stream: int = 0  # events of the longest claim stream
+    most_stances: int = 0  # stances of one claim
+    most_hops: int = 0  # sources in one chain
+    most_links: int = 0  # links from one claim
+    most_linked_from: int = 0  # links to one claim
+    most_citing: int = 0  # claims citing one source
+    most_statements: int = 0  # stances whose chains name one source
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,9 @@ class Catalog:
         self._incoming: dict[str, dict[str, IncomingLink]] = {}
         # source id -> ids of the claims whose chains ever named it (in order)
         self._citing: dict[str, dict[UUID, None]] = {}
-        self._stances = self._hops = self._links = self._citations = 0
+        # source id -> how many stances' chains named it, as recorded or amended
+        self._statements: dict[str, int] = {}
+        self._most = Shape()
 
     def catch_up(self) -> int:
         """Apply every event recorded since the last call; return the position
@@ -105,41 +113,53 @@ class Catalog:
         return index[event.originator_id]
 
     def _index_claim_event(self, event: Claim.Event, claim: Claim) -> None:
-        """Links by the time they were recorded and withdrawn, and who cites
-        whom: from the event alone, so following a long stream stays cheap."""
+        """Links by the time they were recorded and withdrawn, who cites whom,
+        and the largest lists: from the event alone, so following a long
+        stream stays cheap."""
+        self._grow(longest_stream=claim.version)
         if isinstance(event, Claim.Linked):
             link = copy.copy(claim.links[event.link_id])
             entry = IncomingLink(claim.id, link, linked_at=event.timestamp)
-            self._incoming.setdefault(event.target_id, {})[event.link_id] = entry
-            self._links += 1
+            incoming = self._incoming.setdefault(event.target_id, {})
+            incoming[event.link_id] = entry
+            self._grow(most_links=len(claim.links), most_linked_from=len(incoming))
         elif isinstance(event, Claim.LinkWithdrawn):
             target = self._incoming.get(claim.links[event.link_id].target_id, {})
             if event.link_id in target:
                 entry = target[event.link_id]
                 target[event.link_id] = replace(entry, withdrawn_at=event.timestamp)
-                self._links -= 1
         elif isinstance(event, Claim.StanceRecorded):
-            self._stances += 1
-            self._hops += len(event.chain)
+            self._grow(most_stances=len(claim.stances), most_hops=len(event.chain))
             self._cite(claim.id, event.chain)
         elif isinstance(event, Claim.StanceAmended) and "chain" in event.changes:
-            self._cite(claim.id, [str(s) for s in event.changes["chain"]])
+            chain = [str(s) for s in event.changes["chain"]]
+            self._grow(most_hops=len(chain))
+            self._cite(claim.id, chain)
 
     def _cite(self, claim_id: UUID, chain: list[str]) -> None:
-        for source_id in chain:
+        for source_id in dict.fromkeys(chain):
             cited = self._citing.setdefault(source_id, {})
-            self._citations += claim_id not in cited
             cited[claim_id] = None
+            statements = self._statements.get(source_id, 0) + 1
+            self._statements[source_id] = statements
+            self._grow(most_citing=len(cited), most_statements=statements)
+
+    def _grow(self, **sizes: int) -> None:
+        """Raise the largest sizes seen to at least these."""
+        current = self._most
+        grown = {k: v for k, v in sizes.items() if v > getattr(current, k)}
+        if grown:
+            self._most = replace(current, **grown)
 
     def shape(self) -> Shape:
-        return Shape(
-            claims=len(self._claims),
-            sources=len(self._sources),
-            stances=self._stances,
-            hops=self._hops,
-            links=self._links,
-            citations=self._citations,
-        )
+        """The catalog's sizes as of its last catch-up: no store call, so a
+        query can be priced (and refused) without one."""
+        return replace(self._most, claims=len(self._claims), sources=len(self._sources))
+
+    def version_of(self, claim_id: UUID) -> int | None:
+        """A claim's version (its stream's length) as of the last catch-up."""
+        found = self._claims.get(claim_id)
+        return found.version if found is not None else None
 
     def claim(self, claim_id: UUID) -> Claim | None:
         return self._claims.get(claim_id)

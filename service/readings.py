@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,9 +34,31 @@ ENVELOPE = frozenset(
 
 
 Charge = Callable[[int], None]
-"""Told how many units of work a read is about to do (one claim reading, one
-replay of a stream from the store, or one pass over the catalog each), before
-it does them; it raises to stop the read. The API keeps a budget with it."""
+"""Told how many units of work a read is about to do, before it does them
+(see ``replay_units`` and ``scan_units``); it raises to stop the read. The API
+keeps a budget with it.
+
+A unit is about the work of reading one claim for an answer (its state,
+status and links: a fraction of a millisecond), and the units price other work
+at about that cost each: one claim read; one pass over the catalog; a replay
+of a stream from the store, ``EVENTS_PER_UNIT`` events a unit and at least one
+(the trip to the store); a filter, ``CLAIMS_PER_UNIT`` claims it judges in
+memory a unit. So a request of 300 units does a few tenths of a second of work
+at most, whichever kind it is."""
+
+EVENTS_PER_UNIT = 10
+CLAIMS_PER_UNIT = 50
+
+
+def replay_units(events: int) -> int:
+    """A replay of a stream: a unit per ``EVENTS_PER_UNIT`` events it reads,
+    at least one (the trip to the store)."""
+    return max(1, math.ceil(events / EVENTS_PER_UNIT))
+
+
+def scan_units(claims: int) -> int:
+    """A filter judging ``claims`` claims in memory."""
+    return math.ceil(max(claims, 0) / CLAIMS_PER_UNIT)
 
 
 def free(units: int) -> None:
@@ -175,10 +198,10 @@ class Reader:
             if within is None:
                 _check_version(basis.version, current.version)
             if within is not None or basis.version != current.version:
-                charge(1)
+                charge(replay_units(min(basis.version, current.version)))
                 claim = self._replay(claim_id, basis.version, within)
         elif at is not None:
-            charge(1)
+            charge(replay_units(current.version))
             claim = self._replay(claim_id, None, at)
         if claim is None:
             return None
@@ -192,8 +215,9 @@ class Reader:
         self, claim_id: UUID, version: int | None, at: datetime | None
     ) -> Claim | None:
         """One read of the stream: the claim as recorded by ``at``, at
-        ``version`` (which must exist by ``at``), or None if not yet recorded."""
-        events = [r.event for r in self.ledger.stream(claim_id)]
+        ``version`` (which must exist by ``at``), or None if not yet recorded.
+        Reads the events up to ``version`` only, in one query."""
+        events = self._events(claim_id, version)
         if at is not None:
             later = next((i for i, e in enumerate(events) if e.timestamp > at), None)
             events = events[:later]
@@ -204,6 +228,17 @@ class Reader:
         for event in events:
             claim = event.mutate(claim)
         return claim
+
+    def _events(self, claim_id: UUID, up_to: int | None) -> list[LedgerEvent]:
+        """A claim's events up to a version (None: all), oldest first."""
+        found = self.ledger.events.get(claim_id, lte=up_to)
+        return [e for e in found if isinstance(e, LedgerEvent)]
+
+    def _version(self, claim_id: UUID) -> int:
+        """The claim's version as the catalog knows it (0: none), to price a
+        replay of its stream before reading it."""
+        found = self.catalog.claim(claim_id)
+        return found.version if found is not None else 0
 
     def _sources(self, at: datetime | None) -> Mapping[str, Source]:
         if at is None:
@@ -250,33 +285,28 @@ class Reader:
     ) -> Page:
         """Claims in the order they were proposed; the cursor is that order, so
         pages stay stable while new claims are appended. One pass over the
-        catalog, and one reading per claim on the page (a filter reads every
-        claim, in memory, to judge it)."""
+        catalog, and one reading per claim on the page; a filter also judges
+        every claim in the catalog (in memory, ``scan_units``), so it is
+        charged for all of them, before it judges any."""
         charge(1)
         position = self.catalog.catch_up()
         sources = self._sources(None)
         start = decode_cursor(after) + 1 if after else 0
         basis = Basis(reported=reported)
         claims = list(enumerate(self.catalog.claims()))
-        matches: list[tuple[int, Claim, ClaimReading | None]]
-        if claim_filter == ClaimFilter():
-            matches = [(i, c, None) for i, c in claims]
-        else:
-            readings = [
-                (i, self._reading(c, basis, position, sources)) for i, c in claims
-            ]
-            matches = [
-                (i, r.claim, r) for i, r in readings if _matches(r, claim_filter)
-            ]
-        page = [m for m in matches if m[0] >= start]
+        if claim_filter != ClaimFilter():
+            charge(scan_units(len(claims)))
+            judge = _Judge(claim_filter, reported, sources)
+            claims = [(i, c) for i, c in claims if judge.matches(c)]
+        page = [(i, c) for i, c in claims if i >= start]
         chosen = page[:first]
         charge(len(chosen))
         items = [
-            (encode_cursor(i), r or self._reading(c, basis, position, sources))
-            for i, c, r in chosen
+            (encode_cursor(i), self._reading(c, basis, position, sources))
+            for i, c in chosen
         ]
         end_cursor = encode_cursor(chosen[-1][0]) if chosen else after
-        return Page(items, len(matches), end_cursor, len(page) > first, position)
+        return Page(items, len(claims), end_cursor, len(page) > first, position)
 
     def sources(self) -> list[Source]:
         self.catalog.catch_up()
@@ -301,7 +331,7 @@ class Reader:
         if at is None:
             claims = [c for i in citing if (c := self.catalog.claim(i)) is not None]
         else:
-            charge(len(citing))
+            charge(sum(replay_units(self._version(claim_id)) for claim_id in citing))
             replayed = (self._replay(claim_id, None, at) for claim_id in citing)
             claims = [c for c in replayed if c is not None]
         cited = [c for c in claims if any(wanted in s.chain for s in c.stances_at())]
@@ -320,8 +350,10 @@ class Reader:
         self, claim_id: UUID, up_to: int | None = None, *, charge: Charge = free
     ) -> list[HistoryEntry]:
         """Every event of a claim with what it changed, oldest first; up to a
-        version for a reading at a past basis (nothing after it is known)."""
-        charge(1)
+        version for a reading at a past basis (nothing after it is known).
+        A replay of the whole stream, with the events' positions."""
+        self.catalog.catch_up()
+        charge(replay_units(self._version(claim_id)))
         entries = []
         state: Claim | None = None
         before: dict[str, Any] = {}
@@ -348,8 +380,8 @@ class Reader:
         charge: Charge = free,
     ) -> list[Change]:
         """What changed between two versions, both at most ``latest`` (the
-        claim's version at the reading's basis; default now). One replay."""
-        charge(1)
+        claim's version at the reading's basis; default now). One replay, of
+        the events up to ``to_version``."""
         self.catalog.catch_up()
         current = self.catalog.claim(claim_id)
         if current is None:
@@ -359,11 +391,12 @@ class Reader:
             raise InvalidInputError(
                 "fromVersion must be 0..toVersion", field="fromVersion"
             )
+        charge(replay_units(to_version))
         older: dict[str, Any] = {}
         state: Claim | None = None
-        for recorded in self.ledger.stream(claim_id)[:to_version]:
-            state = recorded.event.mutate(state)
-            if recorded.event.originator_version == from_version:
+        for event in self._events(claim_id, to_version):
+            state = event.mutate(state)
+            if event.originator_version == from_version:
                 assert state is not None  # noqa: S101 - a stream starts with its creation
                 older = summarise(state)
         if state is None:
@@ -392,31 +425,60 @@ def _facts(sources: Mapping[str, Source]) -> dict[str, SourceFacts]:
     }
 
 
-def _matches(reading: ClaimReading, f: ClaimFilter) -> bool:
-    claim = reading.claim
-    if f.status is not None and reading.verdict.status is not f.status:
-        return False
-    if f.source_id is not None and not any(
-        str(f.source_id) in s.chain for s in reading.stances
-    ):
-        return False
-    if f.entity is not None and f.entity.casefold() not in {
-        e.casefold() for e in claim.about
-    }:
-        return False
-    if f.text is not None:
-        needle = f.text.casefold()
-        haystack = [claim.text, *(s.quote or "" for s in reading.stances)]
-        haystack += [
-            name
-            for s in reading.stances
-            for sid in s.chain
-            if (src := reading.sources.get(sid)) is not None
-            for name in (src.name, src.descriptor or "")
-        ]
-        if not any(needle in h.casefold() for h in haystack):
+class _Judge:
+    """Whether a claim passes a filter, doing only the work the filter needs:
+    the cheap tests on the claim itself first, its stances and status only when
+    asked for (a scan judges every claim in the catalog)."""
+
+    def __init__(
+        self,
+        f: ClaimFilter,
+        reported: ReportedBasis | None,
+        sources: Mapping[str, Source],
+    ) -> None:
+        self.f = f
+        self.reported = reported
+        self.sources = sources
+        self.facts = _facts(sources) if f.status is not None else {}
+        self.entity = f.entity.casefold() if f.entity is not None else None
+        self.needle = f.text.casefold() if f.text is not None else None
+        self.source_id = str(f.source_id) if f.source_id is not None else None
+
+    def matches(self, claim: Claim) -> bool:
+        if self.entity is not None and self.entity not in {
+            e.casefold() for e in claim.about
+        }:
             return False
-    return True
+        stances = claim.stances_at(self.reported)
+        if self.source_id is not None and not any(
+            self.source_id in s.chain for s in stances
+        ):
+            return False
+        if self.needle is not None and not self._mentions(claim, stances):
+            return False
+        return (
+            self.f.status is None
+            or derive_status(stances, self.facts).status is self.f.status
+        )
+
+    def _mentions(self, claim: Claim, stances: list[StanceState]) -> bool:
+        """The text is in the claim's wording, a quote, or the name or
+        descriptor of a source in a chain."""
+        needle = self.needle
+        assert needle is not None  # noqa: S101 - called only with a text filter
+        if needle in claim.text.casefold():
+            return True
+        for stance in stances:
+            if needle in (stance.quote or "").casefold():
+                return True
+            for source_id in stance.chain:
+                source = self.sources.get(source_id)
+                if source is not None and (
+                    needle in source.name.casefold()
+                    or needle in (source.descriptor or "").casefold()
+                ):
+                    return True
+        return False
 
 
 def summarise(claim: Claim) -> dict[str, Any]:

@@ -26,9 +26,9 @@ def too_costly(message: str, **details: int) -> GraphQLError:
 
 
 class Budget:
-    """The units of work one request may spend (one claim reading, one replay
-    of a stream from the store, one pass over the catalog each). Reads of one
-    request run in several worker threads at once, so charging takes a lock."""
+    """The units of work one request may spend (``service.readings.Charge``
+    says what a unit is). Reads of one request run in several worker threads
+    at once, so charging takes a lock."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -60,6 +60,8 @@ class Context:
     key_refused: bool = False
     connection_params: dict[str, Any] = field(default_factory=dict)
     budget: Budget = field(init=False)
+    # what each mutation field recorded: field, version, position
+    writes: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.budget = Budget(self.services.settings.max_reads_per_request)

@@ -1,92 +1,113 @@
-"""What a query may cost, in units of work: one claim reading, one replay of a
-stream from the store, or one pass over the catalog each.
+"""What a query may cost, in units of work (``service.readings.Charge``: a
+claim read or a pass over the catalog is one unit, a replay of a stream one
+per ten events it reads, at least one, and a filter one per fifty claims it
+judges).
 
-Two checks share the units. Before execution, ``CostEstimate`` prices the
-document: each field's own units, times the items of the list it is in, per
-alias and per fragment spread. A page counts the items it asks for (``first``,
-or its default); a list the document cannot size (sources, statements, stances,
-links) counts what such a list holds now on average. A document over the
-budget is refused with no data and no store call. During execution the
-request's ``Budget`` charges every unit a read is about to do, before it does
-it, so no query does more than the budget whatever its data.
+Two checks share the units. Before execution, ``estimate`` prices the
+document from the catalog's sizes, with no store call: each field's own
+units, times the items of the list it is in, per alias and per fragment
+spread. A page counts the items it asks for (``first``, or its default) and,
+when filtered, a judgement of every claim in the catalog; a replay counts the
+events of the stream it reads (the named claim's, or the longest stream's); a
+list the document cannot size (sources, statements, stances, chains, links)
+counts the most such a list holds anywhere, so a hub source is not priced as
+an average one. Fragments on an interface are priced for each type they may
+be, at the dearest. A document over the budget is refused with no data, no
+store call and, for a mutation, no write. During execution the request's
+``Budget`` charges every unit a read is about to do, before it does it, so no
+query does more than the budget whatever the store holds by then.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
+from uuid import UUID
 
 from graphql import (
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLAbstractType,
     GraphQLField,
+    GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
-    NullValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
+    Undefined,
+    ValueNode,
     VariableNode,
     get_named_type,
     get_operation_ast,
+    is_abstract_type,
+    value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
 from service.api.context import Context, too_costly
+from service.api.ids import expect_id
 from service.catalog import Shape
+from service.domain.errors import DomainError
+from service.domain.ids import claim_id_for
+from service.readings import replay_units, scan_units
+
+VersionOf = Callable[[UUID], int | None]
+
+FILTERS = ("status", "sourceId", "entity", "text")
+PAST = ("version", "recordedAt")  # a basis with either is read by a replay
 
 
 @dataclass(frozen=True)
-class Price:
-    """What one field costs: ``units`` itself, plus ``each`` per item of the
-    page it asks for (``paged``: sized by its ``first`` argument)."""
+class Scope:
+    """What the fields below a reading may read: ``events``, the length of
+    the stream a replay there reads; ``past``, whether the reading is at a
+    past recorded time (the claims and statements it reaches are replayed)."""
 
-    units: int = 0
-    each: int = 0
-    paged: bool = False
+    events: int
+    past: bool = False
 
 
-READ_AT_BASIS = Price(units=2)  # a claim reading, and a replay if the basis is past
-
-# Fields that read; every other field is computed from what these read. Keys
-# are GraphQL names (type.field), checked against the schema by a test.
-PRICES: Mapping[str, Price] = {
-    "Query.claim": READ_AT_BASIS,
-    "Query.node": Price(units=1),
-    "Query.claims": Price(units=1, each=1, paged=True),
-    "Query.sources": Price(units=1),
-    "Query.source": Price(units=1),
-    "Query.position": Price(units=1),
-    "Claim.asOf": READ_AT_BASIS,
-    "Claim.history": Price(units=1),
-    "Claim.diff": Price(units=1),
-    "ClaimLink.fromClaim": READ_AT_BASIS,
-    "ClaimLink.toClaim": READ_AT_BASIS,
-    "Source.statements": Price(units=1, each=1),
-}
+# Fields whose own units the estimate prices (each a read); every other field
+# is computed from what these read. GraphQL names (type.field), checked
+# against the schema by a test.
+PRICED = frozenset(
+    {
+        "Query.claim",
+        "Query.node",
+        "Query.claims",
+        "Query.sources",
+        "Query.source",
+        "Query.position",
+        "Claim.asOf",
+        "Claim.history",
+        "Claim.diff",
+        "ClaimLink.fromClaim",
+        "ClaimLink.toClaim",
+        "Source.statements",
+        "ClaimWrite.claim",
+    }
+)
 
 
 def list_sizes(shape: Shape) -> dict[str, int]:
-    """How many items each list the document does not size holds now, on
-    average: the sources, a source's statements (one claim each), a claim's
-    stances and links, a chain's hops. Other lists count once."""
+    """The most items each list the document does not size may hold: the
+    sources, a source's statements, a claim's stances, links and affirming
+    voices, a chain's hops, a history's events. Other lists count once."""
     return {
         "Query.sources": shape.sources,
-        "Source.statements": _mean(shape.citations, shape.sources),
-        "Claim.stances": _mean(shape.stances, shape.claims),
-        "Stance.chain": _mean(shape.hops, shape.stances),
-        "Claim.links": _mean(shape.links, shape.claims),
-        "Claim.linkedFrom": _mean(shape.links, shape.claims),
+        "Source.statements": shape.most_statements,
+        "Claim.stances": shape.most_stances,
+        "Status.independentAffirmingVoices": shape.most_stances,
+        "Stance.chain": shape.most_hops,
+        "Claim.links": shape.most_links,
+        "Claim.linkedFrom": shape.most_linked_from,
+        "Claim.history": shape.longest_stream,
     }
-
-
-def _mean(total: int, count: int) -> int:
-    return math.ceil(total / count) if count else 0
 
 
 def estimate(
@@ -95,73 +116,182 @@ def estimate(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
     max_page: int,
-    sizes: Mapping[str, int],
+    shape: Shape,
+    version_of: VersionOf,
 ) -> int:
-    """The units a document asks for: pages by their size, other lists by
-    ``sizes``; linear in the document's size (each fragment is priced once,
-    however often it is spread)."""
-    memo: dict[str, int] = {}
+    """The units a document asks for. Linear in the document's size times the
+    scopes it reads claims in: each fragment is priced once per type and
+    scope, however often it is spread."""
+    sizes = list_sizes(shape)
+    memo: dict[tuple[str, str, Scope], int] = {}
+    longest = Scope(events=shape.longest_stream)
+
+    def argument(field: FieldNode, name: str) -> Any:
+        """The argument's value as the client gave it; None when absent or
+        null, Undefined when it names a variable nobody set."""
+        node: ValueNode | None = next(
+            (a.value for a in field.arguments or () if a.name.value == name), None
+        )
+        if node is None:
+            return None
+        if isinstance(node, VariableNode) and node.name.value not in variables:
+            return _default(operation, node)
+        return value_from_ast_untyped(node, dict(variables))
 
     def page_size(field: FieldNode, definition: GraphQLField) -> int:
-        argument = next(
-            (a for a in field.arguments or () if a.name.value == "first"), None
-        )
-        value: Any = definition.args["first"].default_value
-        if argument is not None:
-            node = argument.value
-            if isinstance(node, IntValueNode):
-                value = int(node.value)
-            elif isinstance(node, VariableNode):
-                value = variables.get(node.name.value, _default(operation, node))
-            elif isinstance(node, NullValueNode):
-                value = None
+        value = argument(field, "first")
+        if value is None and not any(
+            a.name.value == "first" for a in field.arguments or ()
+        ):
+            value = definition.args["first"].default_value
         # An out-of-range size is refused by the field itself, with its own error.
         return min(max(value, 0), max_page) if isinstance(value, int) else max_page
 
-    def of_set(selection_set: SelectionSetNode | None, parent: Any) -> int:
-        if selection_set is None or not isinstance(parent, GraphQLObjectType):
+    def named_claim(field: FieldNode) -> Scope:
+        """The scope below a field that names one claim (by key or id): its
+        own stream's length when the catalog knows it, else the longest."""
+        key, gid = argument(field, "key"), argument(field, "id")
+        try:
+            if isinstance(key, str):
+                claim_id = claim_id_for(key)
+            elif isinstance(gid, str):
+                claim_id = expect_id(gid, "Claim")
+            else:
+                return longest
+        except (DomainError, ValueError):
+            return longest  # the field refuses it itself, before any read
+        found = version_of(claim_id)
+        return longest if found is None else Scope(events=found)
+
+    def is_past(field: FieldNode, name: str) -> bool:
+        basis = argument(field, name)
+        if basis is None:
+            return False
+        if not isinstance(basis, dict):
+            return True  # not knowable here: price the replay
+        return any(basis.get(k) is not None for k in PAST)
+
+    def replayed(events: int, upto: Any) -> int:
+        """A replay of a stream of ``events`` events, up to a version if the
+        document says which (a replay reads no further)."""
+        return replay_units(min(upto, events) if isinstance(upto, int) else events)
+
+    def basis_version(field: FieldNode, name: str) -> Any:
+        basis = argument(field, name)
+        return basis.get("version") if isinstance(basis, dict) else None
+
+    def of_set(
+        selection_set: SelectionSetNode | None, parent: GraphQLNamedType, scope: Scope
+    ) -> int:
+        if selection_set is None:
             return 0
+        if isinstance(parent, GraphQLObjectType):
+            return of_object(selection_set, parent, scope)
+        if is_abstract_type(parent):
+            # The dearest of the types it may turn out to be.
+            assert isinstance(parent, GraphQLAbstractType)  # noqa: S101 - just checked
+            possible = schema.get_possible_types(parent)
+            return max(
+                (of_object(selection_set, t, scope) for t in possible), default=0
+            )
+        return 0
+
+    def applies(condition: str | None, concrete: GraphQLObjectType) -> bool:
+        if condition is None or condition == concrete.name:
+            return True
+        named = schema.get_type(condition)
+        return isinstance(named, GraphQLAbstractType) and schema.is_sub_type(
+            named, concrete
+        )
+
+    def of_object(
+        selection_set: SelectionSetNode, parent: GraphQLObjectType, scope: Scope
+    ) -> int:
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += of_field(selection, parent)
+                total += of_field(selection, parent, scope)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                inner = schema.get_type(condition.name.value) if condition else parent
-                total += of_set(selection.selection_set, inner)
+                if applies(condition.name.value if condition else None, parent):
+                    total += of_object(selection.selection_set, parent, scope)
             elif isinstance(selection, FragmentSpreadNode):
-                total += of_fragment(selection.name.value)
+                total += of_fragment(selection.name.value, parent, scope)
         return total
 
-    def of_fragment(name: str) -> int:
-        if name not in memo:
-            memo[name] = 0  # a cycle is a validation error; never loop on one
-            fragment = fragments[name]
-            inner = schema.get_type(fragment.type_condition.name.value)
-            memo[name] = of_set(fragment.selection_set, inner)
-        return memo[name]
+    def of_fragment(name: str, parent: GraphQLObjectType, scope: Scope) -> int:
+        key = (name, parent.name, scope)
+        if key not in memo:
+            memo[key] = 0  # a cycle is a validation error; never loop on one
+            fragment = fragments.get(name)
+            if fragment is not None and applies(
+                fragment.type_condition.name.value, parent
+            ):
+                memo[key] = of_object(fragment.selection_set, parent, scope)
+        return memo[key]
 
-    def of_field(field: FieldNode, parent: GraphQLObjectType) -> int:
+    def of_field(field: FieldNode, parent: GraphQLObjectType, scope: Scope) -> int:
         name = field.name.value
         definition = parent.fields.get(name)
         if definition is None:  # __typename and introspection read nothing
             return 0
         key = f"{parent.name}.{name}"
-        price = PRICES.get(key, Price())
-        items = page_size(field, definition) if price.paged else sizes.get(key, 1)
-        below = of_set(field.selection_set, get_named_type(definition.type))
-        return price.units + items * (price.each + below)
+        below_type = get_named_type(definition.type)
+
+        def below(inner: Scope) -> int:
+            return of_set(field.selection_set, below_type, inner)
+
+        if key not in PRICED:
+            return sizes.get(key, 1) * below(scope)
+        if key == "Query.claim":
+            inner = replace(named_claim(field), past=is_past(field, "asOf"))
+            upto = basis_version(field, "asOf")
+            replay = replayed(inner.events, upto) if inner.past else 0
+            return 1 + replay + below(inner)
+        if key == "Query.node":
+            return 1 + below(named_claim(field))
+        if key == "Query.claims":
+            scan = any(argument(field, f) is not None for f in FILTERS)
+            own = 1 + (scan_units(shape.claims) if scan else 0)
+            return own + page_size(field, definition) * (1 + below(longest))
+        if key == "Query.sources":
+            return 1 + shape.sources * below(Scope(events=shape.longest_stream))
+        if key in {"Query.source", "Query.position"}:
+            return 1 + below(longest)
+        if key == "Claim.asOf":
+            past = scope.past or is_past(field, "basis")
+            upto = basis_version(field, "basis")
+            replay = replayed(scope.events, upto) if past else 0
+            return 1 + replay + below(replace(scope, past=past))
+        if key == "Claim.history":
+            return replay_units(scope.events) + sizes[key] * below(scope)
+        if key == "Claim.diff":
+            return replayed(scope.events, argument(field, "toVersion")) + below(scope)
+        if key in {"ClaimLink.fromClaim", "ClaimLink.toClaim"}:
+            inner = replace(longest, past=scope.past)
+            own = 1 + (replay_units(inner.events) if inner.past else 0)
+            return own + below(inner)
+        if key == "Source.statements":
+            inner = replace(longest, past=scope.past)
+            claims = shape.most_citing
+            replays = claims * replay_units(inner.events) if inner.past else 0
+            return 1 + replays + claims + shape.most_statements * below(inner)
+        # ClaimWrite.claim: the write's own reading is free, but it is read at
+        # the recorded time of its version, so what it reaches is replayed.
+        return below(replace(longest, past=True))
 
     root = schema.get_root_type(operation.operation)
-    return of_set(operation.selection_set, root)
+    assert root is not None  # noqa: S101 - validation ran first
+    return of_set(operation.selection_set, root, longest)
 
 
 def _default(operation: OperationDefinitionNode, variable: VariableNode) -> Any:
+    """A variable's default in the operation; Undefined without one."""
     for definition in operation.variable_definitions or ():
         if definition.variable.name.value == variable.name.value:
             node = definition.default_value
-            return int(node.value) if isinstance(node, IntValueNode) else None
-    return None
+            return value_from_ast_untyped(node) if node is not None else None
+    return Undefined
 
 
 def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
@@ -190,22 +320,27 @@ def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
                     for d in document.definitions
                     if isinstance(d, FragmentDefinitionNode)
                 }
+                catalog = request.services.catalog
                 self.estimated = estimate(
                     context.schema._schema,
                     operation,
                     fragments,
                     context.variables or {},
                     max_page,
-                    list_sizes(request.services.catalog.shape()),
+                    catalog.shape(),
+                    catalog.version_of,
                 )
                 if self.estimated > limit:
+                    writes = operation.operation is OperationType.MUTATION
                     context.result = ExecutionResult(
                         data=None,
                         errors=[
                             too_costly(
-                                f"The query asks for {self.estimated} reads of "
-                                f"the store; the limit is {limit}. Ask for fewer "
-                                "items (first) or fields per request.",
+                                f"The {'mutation' if writes else 'query'} asks "
+                                f"for {self.estimated} reads of the store; the "
+                                f"limit is {limit}. Ask for fewer items (first) "
+                                "or fields per request."
+                                + (" Nothing was written." if writes else ""),
                                 estimated=self.estimated,
                                 limit=limit,
                             )

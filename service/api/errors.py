@@ -10,12 +10,22 @@ leaks (no exception text, no stack trace).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from inspect import isawaitable
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLResolveInfo,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+)
 from strawberry.extensions import SchemaExtension
 
+from service.api.context import COSTLY
 from service.domain.errors import DomainError
 
 log = logging.getLogger("claims_ledger.api")
@@ -69,19 +79,81 @@ def _with(
 
 class ErrorCodes(SchemaExtension):
     """Codes for errors of executed operations, for callers of the schema
-    itself; the HTTP view classifies again to cover parse and validation."""
+    itself; the HTTP view classifies again to cover parse and validation.
+
+    A query that goes over its read budget answers no data. A mutation's
+    writes are committed by then, so it keeps what data survived and its
+    budget error says what was recorded: ``resolve`` notes each mutation
+    field's version and position in the request's ``writes`` as it returns
+    (a non-null field's error nulls the whole answer, those with it)."""
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        context = self.execution_context
+        result = context.result
         if result is not None and result.errors:
             result.errors = [classify(e) for e in result.errors]
-            over = [e for e in result.errors if _code(e) == "QUERY_TOO_COSTLY"]
-            if over:
+            over = [e for e in result.errors if _code(e) == COSTLY]
+            if not over:
+                return
+            if _is_mutation(context.graphql_document, context.operation_name):
+                # Its writes are committed: keep whatever data survived, and
+                # say so, lest the client retry and record them twice.
+                writes = getattr(context.context, "writes", [])
+                others = [e for e in result.errors if _code(e) != COSTLY]
+                result.errors = [*others, _recorded(over[0], writes)]
+            else:
                 # Partial data would pass the fields past the budget off as
                 # null answers (a null asOf means "not recorded then").
                 result.data = None
                 result.errors = over[:1]
+
+    def resolve(
+        self,
+        _next: Callable[..., Any],
+        root: Any,
+        info: GraphQLResolveInfo[Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        result = _next(root, info, *args, **kwargs)
+        # Only root fields have no root value: one test for every other field.
+        if root is None and info.parent_type is info.schema.mutation_type:
+            return self._note(info, result)
+        return result
+
+    @staticmethod
+    async def _note(info: GraphQLResolveInfo[Any], pending: Any) -> Any:
+        answer = await pending if isawaitable(pending) else pending
+        version = getattr(answer, "version", None)
+        position = getattr(answer, "position", None)
+        writes = getattr(info.context, "writes", None)
+        if isinstance(writes, list) and isinstance(position, int):
+            field = info.path.key
+            writes.append({"field": field, "version": version, "position": position})
+        return answer
+
+
+def _is_mutation(document: DocumentNode | None, name: str | None) -> bool:
+    operation = get_operation_ast(document, name) if document is not None else None
+    return operation is not None and operation.operation is OperationType.MUTATION
+
+
+def _recorded(error: GraphQLError, writes: list[dict[str, Any]]) -> GraphQLError:
+    """A budget error in a mutation's answer, saying what was written."""
+    if not writes:
+        return error
+    done = "; ".join(
+        f"{w['field']} at version {w['version']}, position {w['position']}"
+        for w in writes
+    )
+    message = (
+        f"The write was recorded ({done}), but reading its answer went over "
+        "the read budget, so part of the answer is missing. Do not retry the "
+        "write: read the rest with a query."
+    )
+    extensions = {**(error.extensions or {}), "recorded": writes}
+    return _with(error, message, extensions)
 
 
 def _code(error: GraphQLError) -> object:

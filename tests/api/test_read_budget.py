@@ -1,27 +1,43 @@
-"""The read budget counts what a query really reads, and a query priced over it
-is refused before it reads anything; over real HTTP, on both stores."""
+"""The read budget counts what a query really reads (claims read, claims a
+filter judges, events a replay reads), and a query priced over it is refused
+before it reads anything; over real HTTP, on both stores."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 import uvicorn
-from graphql import GraphQLObjectType
+from graphql import (
+    GraphQLObjectType,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+)
 
 from service.api.app import create_app
-from service.api.cost import PRICES, list_sizes
+from service.api.cost import PRICED, list_sizes
+from service.api.ids import global_id
 from service.api.schema import schema
+from service.application import ClaimsLedger
 from service.bootstrap import Services, build
 from service.catalog import Shape
+from service.domain.claim import Claim
+from service.domain.ids import claim_id_for
+from service.domain.recording import acting_as
+from service.domain.values import Period
+from service.readings import replay_units, scan_units
 from service.settings import Settings
-from tests.fakes import Server, error_codes, free_port
+from tests.conftest import BACKENDS, Store, postgres_schema, recorded_since
+from tests.fakes import EDITOR_KEY, Server, error_codes, free_port
 
 LIMIT = Settings().max_reads_per_request
 PAGE = """claims(first: 100) {
@@ -32,10 +48,27 @@ README_LIST = """{ claims(first: 20) {
     edges { cursor node { key text status { value ruleVersion } } }
     pageInfo { hasNextPage endCursor } } }"""
 OUTLET = "ukrainska-pravda"
+BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "claims.json"
+SEED_CLAIMS = len(json.loads(SEEDS.read_text())["claims"])
+MANY = 3000  # claims written straight into the store for the scan tests
+LONG = "long-running-claim"
+LONG_EVENTS = 400  # events of the LONG claim's stream
+SCAN = 'claims(text: "zzzz", first: 1) { totalCount }'
+THIRTY_SCANS = "{ " + " ".join(f"s{i}: {SCAN}" for i in range(30)) + " }"
 
 
-def post(client: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
-    response = client.post("/graphql", json={"query": query, "variables": variables})
+def aliases(field: str, count: int) -> str:
+    return " ".join(f"a{i}: {field}" for i in range(count))
+
+
+def post(
+    client: httpx.Client, query: str, api_key: str | None = None, **variables: Any
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -46,9 +79,82 @@ def cost(body: dict[str, Any]) -> dict[str, int]:
     return found
 
 
-def outlet_id(client: httpx.Client) -> str:
+def source_id(client: httpx.Client, key: str = OUTLET) -> str:
     sources = post(client, "{ sources { id key } }")["data"]["sources"]
-    return str(next(s["id"] for s in sources if s["key"] == OUTLET))
+    return str(next(s["id"] for s in sources if s["key"] == key))
+
+
+def position(client: httpx.Client) -> int:
+    """The log's head, from the store (``/healthz`` does not touch the
+    catalog, so it leaves what the server has seen as it was)."""
+    found: int = client.get("/healthz").json()["position"]
+    return found
+
+
+def fill(settings: Settings, claims: int = 0, long_stream: int = 0) -> None:
+    """Write ``claims`` claims, and a claim ``LONG`` with ``long_stream``
+    events, straight into the store in one transaction: thousands in seconds."""
+    ledger = ClaimsLedger(env=settings.ledger_env())
+    try:
+        with acting_as("filler"):
+            made = [
+                Claim.propose(
+                    id=uuid4(),
+                    key=None,
+                    text=f"claim number {i} about the exercise",
+                    about=["Iran"],
+                    occurred=Period.unknown(),
+                )
+                for i in range(claims)
+            ]
+            if long_stream:
+                long = Claim.propose(
+                    id=claim_id_for(LONG),
+                    key=LONG,
+                    text="wording 0",
+                    about=["Iran"],
+                    occurred=Period.unknown(),
+                )
+                for i in range(1, long_stream):
+                    long.correct_wording(f"wording {i}", reason="a typo")
+                made.append(long)
+        ledger.save(*made)
+    finally:
+        ledger.close()
+
+
+def started(db: Path, store: Store) -> Server:
+    """The real server (with the seeds) on a store, SQLite or PostgreSQL."""
+    url = store.settings.database_url
+    return Server(db=db, env={"CLAIMS_DATABASE_URL": url} if url else {}).start()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def big(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    """A server whose store holds the seeds, MANY claims and a claim of
+    LONG_EVENTS events, all known to its catalog before the tests ask."""
+    directory = tmp_path_factory.mktemp("big")
+
+    def run(store: Store) -> Iterator[httpx.Client]:
+        fill(store.settings, MANY, LONG_EVENTS)
+        server = started(directory / "claims.sqlite", store)
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as http:
+                post(http, "{ position }")  # the catalog catches up
+                yield http
+        finally:
+            server.stop()
+
+    if request.param == "sqlite":
+        yield from run(Store.sqlite(directory / "claims.sqlite"))
+        return
+    with postgres_schema() as url:
+        yield from run(Store.postgres(url))
+
+
+# ---- the seed data ---------------------------------------------------------
 
 
 def test_thirty_pages_of_a_hundred_are_refused_before_any_read(
@@ -73,12 +179,41 @@ def test_a_readme_sized_query_runs_and_is_charged_what_it_read(
     assert len(page["edges"]) == min(20, page["totalCount"]) > 0
     assert cost(body)["spent"] == 1 + len(page["edges"])
 
-    histories = "{ claims(first: 100) { edges { node { history { version } } } } }"
+    histories = (
+        "{ claims(first: 100) { edges { node { version history { version } } } } }"
+    )
     body = post(client, histories)
     assert "errors" not in body
-    claims = len(body["data"]["claims"]["edges"])
-    # one pass, then a reading and a replay of its stream for each claim
-    assert cost(body) == {"estimated": 201, "spent": 1 + 2 * claims, "limit": LIMIT}
+    versions = [e["node"]["version"] for e in body["data"]["claims"]["edges"]]
+    assert all(
+        len(e["node"]["history"]) == e["node"]["version"]
+        for e in body["data"]["claims"]["edges"]
+    )
+    # one pass, then a reading and a replay of its stream for each claim, the
+    # replay priced by the events it reads (the longest stream, in the estimate)
+    assert cost(body) == {
+        "estimated": 1 + 100 * (1 + replay_units(max(versions))),
+        "spent": 1 + sum(1 + replay_units(v) for v in versions),
+        "limit": LIMIT,
+    }
+
+
+def test_a_filter_is_charged_for_every_claim_it_judges(client: httpx.Client) -> None:
+    """A filter judges the whole catalog even when it finds nothing; the
+    total of an unfiltered page is known without judging anything."""
+    body = post(client, "{ " + SCAN + " }")
+    assert "errors" not in body
+    assert body["data"]["claims"]["totalCount"] == 0
+    judged = scan_units(SEED_CLAIMS)
+    assert cost(body) == {
+        "estimated": 1 + judged + 1,
+        "spent": 1 + judged,
+        "limit": LIMIT,
+    }
+
+    body = post(client, "{ claims(first: 0) { totalCount } }")
+    assert body["data"]["claims"]["totalCount"] == SEED_CLAIMS
+    assert cost(body) == {"estimated": 1, "spent": 1, "limit": LIMIT}
 
 
 def test_every_source_s_statements_are_charged_per_claim_read(
@@ -92,31 +227,66 @@ def test_every_source_s_statements_are_charged_per_claim_read(
     )
     assert claims_read > len(sources)
     assert cost(body)["spent"] == 1 + len(sources) + claims_read
+    # priced by the busiest source, so the estimate covers what was read
+    assert cost(body)["estimated"] >= cost(body)["spent"]
 
 
-def test_a_query_that_reads_more_than_it_was_priced_stops_at_the_budget(
+def test_a_hub_source_is_priced_by_its_own_statements_not_the_average(
     client: httpx.Client,
 ) -> None:
-    """The estimate prices a source's statements at the average; the outlet
-    passed on every stance, so replaying each one's history many times over
-    is found out while running, and stopped there."""
-    histories = " ".join(f"h{i}: history {{ version }}" for i in range(29))
+    """The outlet passed on nearly every stance: priced at the average, 29
+    replays under each statement looked cheap and ran until the budget
+    stopped them. Priced by the most statements a source has, the document
+    is refused before anything is read."""
+    histories = aliases("history { version }", 29)
     query = f"""query($id: ID!) {{ source(id: $id) {{
         statements {{ claim {{ {histories} }} }} }} }}"""
-    body = post(client, query, id=outlet_id(client))
+    body = post(client, query, id=source_id(client))
 
     assert body["data"] is None
     assert error_codes(body) == ["QUERY_TOO_COSTLY"]
-    assert body["errors"][0]["extensions"]["limit"] == LIMIT
-    spent = cost(body)
-    assert spent["estimated"] <= LIMIT
-    assert 0 < spent["spent"] <= LIMIT
+    assert cost(body)["estimated"] > LIMIT
+    assert cost(body)["spent"] == 0
+
+
+def test_fields_under_an_interface_are_priced_for_the_type_they_name(
+    client: httpx.Client,
+) -> None:
+    """``node`` answers the Node interface: fields in an inline fragment on
+    Claim, or in a fragment on Node spread there, are priced as Claim fields,
+    at the named claim's own stream length, and the price is what it reads."""
+    claim = post(
+        client, "query($key: String!) { claim(key: $key) { id version } }", key=BEIRUT
+    )
+    found = claim["data"]["claim"]
+    replay = replay_units(found["version"])
+    inline = """query($id: ID!) { node(id: $id) {
+        ... on Claim {
+            history { version } diff(fromVersion: 0, toVersion: 1) { path } } } }"""
+    spread = """query($id: ID!) { node(id: $id) { ...Replays } }
+        fragment Replays on Node { ... on Claim { history { version } } ...More }
+        fragment More on Claim { asOf(basis: {version: 1}) { key } }"""
+
+    # a diff or asOf at version 1 reads one event; a history, all of them
+    exact = 1 + replay + replay_units(1)
+    body = post(client, inline, id=found["id"])
+    assert "errors" not in body
+    assert cost(body) == {"estimated": exact, "spent": exact, "limit": LIMIT}
+
+    body = post(client, spread, id=found["id"])
+    assert "errors" not in body
+    asof = 1  # the claim read again, at version 1
+    assert cost(body) == {
+        "estimated": exact + asof,
+        "spent": exact + asof,
+        "limit": LIMIT,
+    }
 
 
 def test_a_plain_query_answers_while_heavy_ones_run(server: Server) -> None:
     """Fifty pricey documents at once (refused) and a dozen heavy ones within
     the budget must not hold up a trivial query for long."""
-    statements = " ".join(f"h{i}: history {{ version }}" for i in range(5))
+    statements = aliases("history { version }", 5)
     heavy = f"""query($id: ID!) {{ source(id: $id) {{
         statements {{ claim {{ {statements} status {{ value }} }} }} }} }}"""
 
@@ -136,18 +306,10 @@ def test_a_plain_query_answers_while_heavy_ones_run(server: Server) -> None:
                 body: dict[str, Any] = response.json()
                 return body
 
-            async def plain() -> float:
-                start = time.monotonic()
-                body = await ask("{ __typename }")
-                assert body["data"] == {"__typename": "Query"}
-                return time.monotonic() - start
-
             load = [ask(THIRTY_PAGES) for _ in range(50)]
             load += [ask(heavy, id=source) for _ in range(12)]
             running = asyncio.gather(*load)
-            waits = []
-            for _ in range(5):
-                waits.append(await plain())
+            waits = [await plain(http) for _ in range(5)]
             return await running, waits
 
     answers, waits = asyncio.run(run())
@@ -156,19 +318,226 @@ def test_a_plain_query_answers_while_heavy_ones_run(server: Server) -> None:
     assert max(waits) < 10  # generous: the point is that it answers at all
 
 
+async def plain(http: httpx.AsyncClient) -> float:
+    """How long a ``{ __typename }`` takes to answer."""
+    start = time.monotonic()
+    response = await http.post("/graphql", json={"query": "{ __typename }"})
+    assert response.json()["data"] == {"__typename": "Query"}
+    return time.monotonic() - start
+
+
 def test_every_priced_field_is_a_field_of_the_schema() -> None:
     graphql = schema._schema
-    for key in [*PRICES, *list_sizes(Shape(1, 1, 1, 1, 1, 1))]:
+    for key in [*PRICED, *list_sizes(Shape())]:
         type_name, field = key.split(".")
         found = graphql.get_type(type_name)
         assert isinstance(found, GraphQLObjectType), key
         assert field in found.fields, key
 
 
+def test_every_list_that_can_reach_a_read_is_sized() -> None:
+    """A list priced as one item would let a document multiply the reads
+    below it by however long the list turns out to be."""
+    graphql = schema._schema
+    objects = {
+        name: t
+        for name, t in graphql.type_map.items()
+        if isinstance(t, GraphQLObjectType) and not name.startswith("__")
+    }
+    reads = {key.split(".")[0] for key in PRICED}  # types with a priced field
+    grown = True
+    while grown:  # every type from which a priced field can be reached
+        before = len(reads)
+        reads |= {
+            name
+            for name, t in objects.items()
+            for field in t.fields.values()
+            if get_named_type(field.type).name in reads
+            or get_named_type(field.type).name == "Node"
+        }
+        grown = len(reads) > before
+    sized = {*list_sizes(Shape()), *PRICED}
+    unsized = [
+        f"{name}.{field_name}"
+        for name, t in objects.items()
+        for field_name, field in t.fields.items()
+        if is_list_type(get_nullable_type(field.type))
+        and get_named_type(field.type).name in reads
+        and f"{name}.{field_name}" not in sized
+        and name != "ClaimConnection"  # its edges are the page, sized by first
+    ]
+    assert unsized == []
+
+
+# ---- a big store: thousands of claims, a long stream -------------------------
+
+
+def test_thirty_filtered_scans_of_a_big_catalog_are_refused(big: httpx.Client) -> None:
+    total = post(big, "{ claims(first: 0) { totalCount } }")
+    claims = total["data"]["claims"]["totalCount"]
+    assert claims == MANY + 1 + SEED_CLAIMS
+    assert cost(total)["spent"] == 1  # the total alone judges nothing
+
+    one = post(big, "{ " + SCAN + " }")
+    assert "errors" not in one
+    assert cost(one) == {
+        "estimated": 1 + scan_units(claims) + 1,
+        "spent": 1 + scan_units(claims),
+        "limit": LIMIT,
+    }
+
+    thirty = post(big, THIRTY_SCANS)
+    assert thirty["data"] is None
+    assert error_codes(thirty) == ["QUERY_TOO_COSTLY"]
+    assert cost(thirty) == {
+        "estimated": 30 * (1 + scan_units(claims) + 1),
+        "spent": 0,
+        "limit": LIMIT,
+    }
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "history { version }",
+        'asOf(basis: {recordedAt: "2999-01-01T00:00:00Z"}) { version }',
+        f"diff(fromVersion: 1, toVersion: {LONG_EVENTS}) {{ path }}",
+    ],
+)
+def test_a_replay_is_priced_by_the_events_of_its_stream(
+    big: httpx.Client, field: str
+) -> None:
+    reading = 1 if field.startswith("asOf") else 0  # asOf reads the claim again
+    replay = reading + replay_units(LONG_EVENTS)
+    one = post(big, f'{{ claim(key: "{LONG}") {{ {field} }} }}')
+    assert "errors" not in one
+    assert cost(one) == {"estimated": 1 + replay, "spent": 1 + replay, "limit": LIMIT}
+
+    many = post(big, f'{{ claim(key: "{LONG}") {{ {aliases(field, 29)} }} }}')
+    assert error_codes(many) == ["QUERY_TOO_COSTLY"]
+    assert cost(many) == {"estimated": 1 + 29 * replay, "spent": 0, "limit": LIMIT}
+
+
+def test_replays_under_an_interface_cost_what_they_read(big: httpx.Client) -> None:
+    """Twenty-five histories in a fragment on Claim under ``node`` were free."""
+    gid = global_id("Claim", claim_id_for(LONG))
+    query = f"""query($id: ID!) {{ node(id: $id) {{
+        ... on Claim {{ {aliases("history { version }", 25)} }} }} }}"""
+    body = post(big, query, id=gid)
+
+    assert error_codes(body) == ["QUERY_TOO_COSTLY"]
+    replay = replay_units(LONG_EVENTS)
+    assert cost(body) == {"estimated": 1 + 25 * replay, "spent": 0, "limit": LIMIT}
+
+
+def test_a_mutation_whose_answer_is_over_budget_is_refused_before_it_writes(
+    big: httpx.Client,
+) -> None:
+    claim = post(big, f'{{ claim(key: "{LONG}") {{ id version }} }}')["data"]["claim"]
+    before = position(big)
+    payload = aliases("history { version }", 10)
+    body = post(
+        big,
+        f"""mutation($in: RecordStanceInput!) {{ recordStance(input: $in) {{
+            version position claim {{ {payload} }} }} }}""",
+        api_key=EDITOR_KEY,
+        **{"in": stance_on(claim, source_id(big))},
+    )
+
+    assert body["data"] is None
+    assert error_codes(body) == ["QUERY_TOO_COSTLY"]
+    assert "Nothing was written" in body["errors"][0]["message"]
+    assert cost(body)["spent"] == 0
+    assert position(big) == before
+
+
+def stance_on(claim: dict[str, Any], source: str) -> dict[str, Any]:
+    return {
+        "claimId": claim["id"],
+        "expectedVersion": claim["version"],
+        "kind": "AFFIRMS",
+        "chain": [source],
+        "reported": {"precision": "DAY", "start": "2023-10-26"},
+    }
+
+
+# ---- budgets met while running ----------------------------------------------
+
+
+@pytest.fixture
+def behind(
+    store: Store, tmp_path: Path
+) -> Iterator[tuple[httpx.Client, Store, Server]]:
+    """A running server, and its store, to write to behind the server's back
+    (as a second instance on the same store would): until it next reads, its
+    catalog prices documents on what it knew before."""
+    server = started(tmp_path / "claims.sqlite", store)
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            post(http, "{ position }")
+            yield http, store, server
+    finally:
+        server.stop()
+
+
+def test_a_query_that_reads_more_than_it_was_priced_stops_at_the_budget(
+    behind: tuple[httpx.Client, Store, Server],
+) -> None:
+    http, store, _ = behind
+    fill(store.settings, long_stream=LONG_EVENTS)
+    query = f'{{ claim(key: "{LONG}") {{ {aliases("history { version }", 10)} }} }}'
+    body = post(http, query)
+
+    assert body["data"] is None
+    assert error_codes(body) == ["QUERY_TOO_COSTLY"]
+    spent = cost(body)
+    assert spent["estimated"] <= LIMIT  # priced on the short streams it knew
+    replay = replay_units(LONG_EVENTS)
+    # the reading, then every history that fits
+    assert spent["spent"] == 1 + (LIMIT - 1) // replay * replay
+
+
+def test_a_mutation_whose_answer_runs_over_says_its_write_was_recorded(
+    behind: tuple[httpx.Client, Store, Server],
+) -> None:
+    """The write commits before its answer is read; when the answer runs out
+    of budget, the client is told the write is recorded, with its version and
+    position, so it does not retry and record it twice."""
+    http, store, server = behind
+    outlet = source_id(http)
+    fill(store.settings, long_stream=LONG_EVENTS)
+    before = position(http)
+    claim = {"id": global_id("Claim", claim_id_for(LONG)), "version": LONG_EVENTS}
+    payload = aliases("history { version }", 10)
+    body = post(
+        http,
+        f"""mutation($in: RecordStanceInput!) {{ recordStance(input: $in) {{
+            version position claim {{ {payload} }} }} }}""",
+        api_key=EDITOR_KEY,
+        **{"in": stance_on(claim, outlet)},
+    )
+
+    assert error_codes(body) == ["QUERY_TOO_COSTLY"]
+    (error,) = body["errors"]
+    assert "The write was recorded" in error["message"]
+    assert "Do not retry" in error["message"]
+    (write,) = error["extensions"]["recorded"]
+    assert write["field"] == "recordStance"
+    assert write["version"] == LONG_EVENTS + 1
+    assert write["position"] > before
+    assert error["path"][0] == "recordStance"
+    assert recorded_since(server, before) == ["Claim.StanceRecorded"]
+
+
+# ---- refused without store work, in a busy big store --------------------------
+
+
 @pytest.fixture
 def watched_store(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
-    """The real app in this process over real HTTP, with every call to the
-    store's recorder written down."""
+    """The real app in this process over real HTTP, on a store holding MANY
+    claims, with every call to the store's recorder written down."""
+    settings = Settings(db_path=str(tmp_path / "c.sqlite"))
+    fill(settings, MANY)
     calls: list[str] = []
 
     def build_watched(settings: Settings) -> Services:
@@ -178,7 +547,7 @@ def watched_store(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
             original = getattr(recorder, name)
 
             def watched(
-                *args: Any, _f: Any = original, _n: str = name, **kw: Any
+                *args: Any, _f: Callable[..., Any] = original, _n: str = name, **kw: Any
             ) -> Any:
                 calls.append(_n)
                 return _f(*args, **kw)
@@ -186,15 +555,17 @@ def watched_store(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
             setattr(recorder, name, watched)
         return services
 
-    app = create_app(Settings(db_path=str(tmp_path / "c.sqlite")), build_watched)
+    app = create_app(settings, build_watched)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run)
     thread.start()
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            post(http, "{ position }")  # the catalog catches up
         yield f"http://127.0.0.1:{port}", calls
     finally:
         server.should_exit = True
@@ -205,13 +576,41 @@ def test_a_query_refused_for_its_price_never_reaches_the_store(
     watched_store: tuple[str, list[str]],
 ) -> None:
     url, calls = watched_store
-    with httpx.Client(base_url=url, timeout=30) as http:
+    with httpx.Client(base_url=url, timeout=60) as http:
         calls.clear()
-        refused = post(http, THIRTY_PAGES)
+        refused = [post(http, THIRTY_PAGES), post(http, THIRTY_SCANS)]
         during_refusal = list(calls)
-        answered = post(http, README_LIST)
+        answered = post(http, "{ " + SCAN + " }")
 
-    assert error_codes(refused) == ["QUERY_TOO_COSTLY"]
+    assert [error_codes(r) for r in refused] == [["QUERY_TOO_COSTLY"]] * 2
     assert during_refusal == []
     assert "errors" not in answered
     assert calls, "an answered query reads the store; the watch must see it"
+
+
+def test_refused_scans_do_not_hold_up_a_plain_query(
+    watched_store: tuple[str, list[str]],
+) -> None:
+    """Forty thirty-alias scans of a few thousand claims, sent at once: each
+    is refused before it judges a claim, so ``{ __typename }`` still answers
+    (they took seconds each, and stalled everything else, when they ran)."""
+    url, calls = watched_store
+
+    async def run() -> tuple[list[dict[str, Any]], list[float]]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+
+            async def scan() -> dict[str, Any]:
+                response = await http.post("/graphql", json={"query": THIRTY_SCANS})
+                body: dict[str, Any] = response.json()
+                return body
+
+            calls.clear()
+            running = asyncio.gather(*(scan() for _ in range(40)))
+            waits = [await plain(http) for _ in range(5)]
+            return await running, waits
+
+    answers, waits = asyncio.run(run())
+    assert all(error_codes(a) == ["QUERY_TOO_COSTLY"] for a in answers)
+    assert all(cost(a)["spent"] == 0 for a in answers)
+    assert calls == []
+    assert max(waits) < 10  # generous: the point is that it answers at all
