@@ -54,6 +54,13 @@ def classify(error: GraphQLError) -> GraphQLError:
             code = "GRAPHQL_PARSE_FAILED"
         elif message.startswith("Variable"):
             code = "BAD_USER_INPUT"
+        elif message == "Validation aborted.":
+            # graphql-core's own budget for comparing fields and fragments
+            code = "QUERY_TOO_LARGE"
+            message = (
+                "The document takes too much work to validate (many repeated "
+                "fields or fragment spreads); send a smaller one."
+            )
         else:
             code = "GRAPHQL_VALIDATION_FAILED"
         return _with(error, message, {**(error.extensions or {}), "code": code})

@@ -345,3 +345,9 @@ def test_numbers_too_long_to_parse_are_client_errors(client: httpx.Client) -> No
     )
     assert in_json.status_code == 400
     assert error_codes(in_json.json()) == ["BAD_REQUEST"]
+
+
+def test_a_document_too_costly_to_validate_says_so(client: httpx.Client) -> None:
+    body = gql(client, "{ " + "__typename " * 800 + "}")
+    assert error_codes(body) == ["QUERY_TOO_LARGE"]
+    assert "too much work to validate" in body["errors"][0]["message"]
