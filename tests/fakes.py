@@ -7,13 +7,17 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 
 EDITOR_KEY = "test-editor-key"
 READER_KEY = "test-reader-key"
@@ -38,6 +42,26 @@ def environ_without_settings() -> dict[str, str]:
     command started by a test runs with exactly the settings the test gives it,
     never with whatever the person running the tests has exported."""
     return {k: v for k, v in os.environ.items() if not k.startswith("CLAIMS_")}
+
+
+@contextmanager
+def served_in_process(app: Any, startup: float = 60.0, **config: Any) -> Iterator[str]:
+    """The app under a real uvicorn in a thread of this process (so a test
+    can hand it test doubles); yields its base URL, stops it after."""
+    port = free_port()
+    config.setdefault("log_level", "warning")
+    server = uvicorn.Server(uvicorn.Config(app, port=port, **config))
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + startup
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started, "the in-process server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def free_port() -> int:

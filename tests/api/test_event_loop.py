@@ -8,19 +8,16 @@ the loop's own thread, and never is in a worker thread).
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from service.api.app import create_app
 from service.bootstrap import Services, build
 from service.settings import Settings, parse_api_keys
-from tests.fakes import API_KEYS, EDITOR_KEY, free_port, gql
+from tests.fakes import API_KEYS, EDITOR_KEY, gql, served_in_process
 
 WATCHED = (
     "select_notifications",
@@ -70,34 +67,26 @@ def test_store_calls_stay_off_the_event_loop(tmp_path: Path) -> None:
         db_path=str(tmp_path / "c.sqlite"), api_keys=parse_api_keys(API_KEYS)
     )
     app = create_app(settings, build_services=watching(calls_on_loop, calls))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            assert http.get("/healthz").status_code == 200
-            created = gql(
-                http,
-                """mutation { proposeClaim(input: {text: "Watched."}) {
-                claim { id } } }""",
-                key=EDITOR_KEY,
-            )["data"]["proposeClaim"]["claim"]
-            body = gql(
-                http,
-                """query($id: ID!) { claim(id: $id) {
-                status { value } history { position changes { path } }
-                asOf(basis: {version: 1}) { version }
-                diff(fromVersion: 0, toVersion: 1) { path }
-                } claims { totalCount } sources { statements { role } } }""",
-                {"id": created["id"]},
-            )
-            assert "errors" not in body
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with (
+        served_in_process(app) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        assert http.get("/healthz").status_code == 200
+        created = gql(
+            http,
+            """mutation { proposeClaim(input: {text: "Watched."}) {
+            claim { id } } }""",
+            key=EDITOR_KEY,
+        )["data"]["proposeClaim"]["claim"]
+        body = gql(
+            http,
+            """query($id: ID!) { claim(id: $id) {
+            status { value } history { position changes { path } }
+            asOf(basis: {version: 1}) { version }
+            diff(fromVersion: 0, toVersion: 1) { path }
+            } claims { totalCount } sources { statements { role } } }""",
+            {"id": created["id"]},
+        )
+        assert "errors" not in body
     assert calls, "the watch saw no store call at all"
     assert calls_on_loop == []

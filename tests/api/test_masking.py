@@ -10,15 +10,12 @@ the service is up, and is called over real HTTP.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 
 from service.api.app import create_app
 from service.application import ClaimsLedger, RecordedEvent, WriteResult
@@ -27,7 +24,7 @@ from service.catalog import Catalog
 from service.readings import Reader
 from service.seeding import load_seeds
 from service.settings import Settings, parse_api_keys
-from tests.fakes import API_KEYS, EDITOR_KEY, free_port
+from tests.fakes import API_KEYS, EDITOR_KEY, served_in_process
 
 SECRET = "password=hunter2 in /srv/claims/secret.py"  # noqa: S105 - bait, not a secret
 BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
@@ -64,20 +61,11 @@ def buggy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     db = tmp_path_factory.mktemp("buggy") / "claims.sqlite"
     settings = Settings(db_path=str(db), api_keys=parse_api_keys(API_KEYS))
     app = create_app(settings, build_services=build_buggy)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None))
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the in-process server did not start"
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with (
+        served_in_process(app, startup=30, log_config=None) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        yield http
 
 
 def assert_masked(response: httpx.Response, path: list[str]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +14,6 @@ from uuid import uuid4
 
 import httpx
 import pytest
-import uvicorn
 from graphql import (
     GraphQLObjectType,
     get_named_type,
@@ -37,7 +35,7 @@ from service.domain.values import Period
 from service.readings import replay_units, scan_units
 from service.settings import Settings
 from tests.conftest import BACKENDS, Store, postgres_schema, recorded_since
-from tests.fakes import EDITOR_KEY, Server, error_codes, free_port
+from tests.fakes import EDITOR_KEY, Server, error_codes, served_in_process
 
 LIMIT = Settings().max_reads_per_request
 PAGE = """claims(first: 100) {
@@ -556,20 +554,10 @@ def watched_store(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
         return services
 
     app = create_app(settings, build_watched)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+    with served_in_process(app) as url:
+        with httpx.Client(base_url=url, timeout=60) as http:
             post(http, "{ position }")  # the catalog catches up
-        yield f"http://127.0.0.1:{port}", calls
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        yield url, calls
 
 
 def test_a_query_refused_for_its_price_never_reaches_the_store(
