@@ -213,7 +213,7 @@ def create_app(
         position = await run_in_threadpool(services.ledger.last_position)
         return JSONResponse({"status": "ok", "position": position})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route(
@@ -243,3 +243,7 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # A path with a trailing slash is not ours: a 404 says so, where a bare
+    # 307 redirect would drop a POST's body for many clients.
+    app.router.redirect_slashes = False
+    return app

@@ -130,7 +130,7 @@ class RegisterSourceInput:
             anonymous=self.anonymous,
             descriptor=self.descriptor,
             affiliation_id=source_id(self.affiliation_id)
-            if self.affiliation_id
+            if self.affiliation_id is not None
             else None,
         )
         return RegisterSource(profile=profile, key=self.key)

@@ -215,6 +215,8 @@ def test_refused_requests_say_why_in_json(client: httpx.Client) -> None:
         assert body["errors"][0]["message"], what
         assert body["errors"][0]["extensions"]["code"], what
     assert error_codes(refusals["wrong method"].json()) == ["METHOD_NOT_ALLOWED"]
+    slash = client.post("/graphql/", json={"query": "{ position }"})
+    assert (slash.status_code, error_codes(slash.json())) == (404, ["NOT_FOUND"])
 
 
 def test_syntax_and_validation_errors_carry_codes(client: httpx.Client) -> None:

@@ -351,3 +351,15 @@ def test_a_document_too_costly_to_validate_says_so(client: httpx.Client) -> None
     body = gql(client, "{ " + "__typename " * 800 + "}")
     assert error_codes(body) == ["QUERY_TOO_LARGE"]
     assert "too much work to validate" in body["errors"][0]["message"]
+
+
+def test_an_empty_affiliation_id_is_bad_input_not_no_affiliation(
+    client: httpx.Client,
+) -> None:
+    body = gql(
+        client,
+        REGISTER,
+        {"input": {"name": "Empty Affiliation", "kind": "OUTLET", "affiliationId": ""}},
+        EDITOR_KEY,
+    )
+    assert error_codes(body) == ["BAD_USER_INPUT"]
