@@ -243,7 +243,7 @@ class GuardedHttp(HttpToolsProtocol):
         byte in a header) gets the JSON error shape and an id like any other,
         instead of uvicorn's plain text."""
         self._answer_early(
-            400, msg, [(b"connection", b"close")], "(malformed HTTP request)"
+            400, msg, [(b"connection", b"close")], "malformed HTTP request"
         )
         self.transport.close()
 
