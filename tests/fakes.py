@@ -118,21 +118,16 @@ class Server:
         self.kill()
         raise RuntimeError(f"server did not become healthy:\n{log.read_text()}")
 
+    def command(self) -> list[str]:
+        """How the server process is started: the console command's module."""
+        return [sys.executable, "-m", "service.cli", *self.serve_arguments()]
+
+    def serve_arguments(self) -> list[str]:
+        return ["serve", "--db", str(self.db), "--port", str(self.port)]
+
     def _spawn(self, env: dict[str, str], sink: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "service.cli",
-                "serve",
-                "--db",
-                str(self.db),
-                "--port",
-                str(self.port),
-            ],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
+            self.command(), env=env, stdout=sink, stderr=subprocess.STDOUT
         )
 
     def kill(self) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import socketserver
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -249,7 +248,7 @@ class ServerWithoutAssets(Server):
     """The real server, with npm's files looked for in an empty folder: a
     fresh clone where `npm ci` has not run."""
 
-    def _spawn(self, env: dict[str, str], sink: Any) -> subprocess.Popen[bytes]:
+    def command(self) -> list[str]:
         empty = self.db.parent / "no-node-modules"
         empty.mkdir(exist_ok=True)
         start = (
@@ -257,23 +256,10 @@ class ServerWithoutAssets(Server):
             "g.VENDOR_DIR = pathlib.Path(sys.argv[1]); "
             "from service.cli import main; sys.exit(main(sys.argv[2:]))"
         )
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                start,
-                str(empty),
-                "serve",
-                "--dev",
-                "--db",
-                str(self.db),
-                "--port",
-                str(self.port),
-            ],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+        return [sys.executable, "-c", start, str(empty), *self.serve_arguments()]
+
+    def serve_arguments(self) -> list[str]:
+        return [*super().serve_arguments(), "--dev"]
 
 
 def test_without_npm_files_start_and_page_say_what_to_run(
