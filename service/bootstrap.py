@@ -1,11 +1,18 @@
-"""Composition root: builds the ledger, its catalog and reader from settings."""
+"""Composition root: builds the ledger, its catalog, reader and feed from
+settings, and starts and stops what runs beside requests."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from service.application import ClaimsLedger
 from service.catalog import Catalog
+from service.feed.hub import LogHub
+from service.feed.log_reader import LogReader
+from service.feed.wakeup import PostgresListener
 from service.readings import Reader
 from service.seeding import SeedReport, load_seeds
 from service.settings import Settings
@@ -17,6 +24,9 @@ class Services:
     ledger: ClaimsLedger
     catalog: Catalog
     reader: Reader
+    log: LogReader
+    hub: LogHub
+    listener: PostgresListener | None = None
     seeded: SeedReport | None = None  # what loading the seeds at start recorded
 
 
@@ -24,9 +34,48 @@ def build(settings: Settings) -> Services:
     """Open the store and bring the catalog up to the log's head. Blocking."""
     ledger = ClaimsLedger(env=settings.ledger_env())
     seeded = load_seeds(ledger, settings.seeds_dir) if settings.load_seeds else None
+    return assemble(settings, ledger, seeded)
+
+
+def assemble(
+    settings: Settings, ledger: ClaimsLedger, seeded: SeedReport | None = None
+) -> Services:
+    """Everything that reads the ledger, around an open ledger. Blocking."""
     catalog = Catalog(ledger)
     catalog.catch_up()
-    return Services(settings, ledger, catalog, Reader(ledger, catalog), seeded)
+    log = LogReader(ledger)
+
+    async def advance_catalog(position: int) -> None:  # noqa: ARG001 - reads its own
+        await asyncio.to_thread(catalog.catch_up)
+
+    hub = LogHub(
+        log,
+        poll_interval=settings.feed_poll_interval,
+        on_advance=(advance_catalog,),
+    )
+    ledger.on_commit.append(lambda _position: hub.bell.ring())
+    recorder = ledger.recorder
+    listener = (
+        PostgresListener(recorder, hub.bell.ring)
+        if isinstance(recorder, PostgresApplicationRecorder)
+        else None
+    )
+    return Services(
+        settings, ledger, catalog, Reader(ledger, catalog), log, hub, listener, seeded
+    )
+
+
+async def start(services: Services) -> None:
+    """Start following the log (from the running event loop)."""
+    await services.hub.start()
+    if services.listener is not None:
+        services.listener.start()
+
+
+async def stop(services: Services) -> None:
+    if services.listener is not None:
+        await asyncio.to_thread(services.listener.stop)
+    await services.hub.stop()
 
 
 def close(services: Services) -> None:

@@ -54,9 +54,12 @@ ENVELOPE = {
 }
 
 
-def event_classes() -> list[type[LedgerEvent]]:
+def event_classes(
+    aggregates: tuple[type, ...] = AGGREGATES,
+) -> list[type[LedgerEvent]]:
+    """Every event type of the given aggregates (all stored ones by default)."""
     found = []
-    for aggregate in AGGREGATES:
+    for aggregate in aggregates:
         for name in sorted(vars(aggregate)):
             value = getattr(aggregate, name)
             if (

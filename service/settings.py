@@ -38,6 +38,11 @@ ENV_VARS = (
     "CLAIMS_HEADER_TIMEOUT",
     "CLAIMS_BODY_TIMEOUT",
     "CLAIMS_MAX_CONNECTIONS",
+    "CLAIMS_FEED_POLL_INTERVAL",
+    "CLAIMS_MAX_STREAMS",
+    "CLAIMS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+    "CLAIMS_STREAM_SEND_TIMEOUT",
+    "CLAIMS_WS_PING_INTERVAL",
 )
 
 FLAG_WORDS = {
@@ -86,6 +91,20 @@ class Settings:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_connections: int = 100
+    # The change feed. The log is polled this often for writes no wake-up
+    # reports (another process on the same SQLite file); on PostgreSQL,
+    # LISTEN/NOTIFY wakes at once and the poll is only a safety net.
+    feed_poll_interval: float = 0.5
+    # Subscription connections (WebSocket) and streams (SSE) open at once,
+    # counted apart from max_connections; subscriptions on one WebSocket.
+    max_streams: int = 2000
+    max_subscriptions_per_connection: int = 20
+    # A subscriber that takes longer than this to accept one message is too
+    # slow: it is disconnected, and resumes from the last position it saw.
+    stream_send_timeout: float = 30.0
+    # WebSocket pings, so a peer that vanished is noticed (and closed) within
+    # about twice this.
+    ws_ping_interval: float = 20.0
 
     def ledger_env(self) -> dict[str, str]:
         """The event store's configuration, handed to the library explicitly:
@@ -258,6 +277,21 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
         header_timeout=_seconds(env, "CLAIMS_HEADER_TIMEOUT", defaults.header_timeout),
         body_timeout=_seconds(env, "CLAIMS_BODY_TIMEOUT", defaults.body_timeout),
         max_connections=_count(env, "CLAIMS_MAX_CONNECTIONS", defaults.max_connections),
+        feed_poll_interval=_seconds(
+            env, "CLAIMS_FEED_POLL_INTERVAL", defaults.feed_poll_interval
+        ),
+        max_streams=_count(env, "CLAIMS_MAX_STREAMS", defaults.max_streams),
+        max_subscriptions_per_connection=_count(
+            env,
+            "CLAIMS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+            defaults.max_subscriptions_per_connection,
+        ),
+        stream_send_timeout=_seconds(
+            env, "CLAIMS_STREAM_SEND_TIMEOUT", defaults.stream_send_timeout
+        ),
+        ws_ping_interval=_seconds(
+            env, "CLAIMS_WS_PING_INTERVAL", defaults.ws_ping_interval
+        ),
     )
     if settings.load_seeds and not (settings.seeds_dir / "claims.json").is_file():
         msg = (

@@ -3,11 +3,11 @@ store once per process."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -18,21 +18,24 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from service.api import graphiql
 from service.api.context import Context
 from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
+from service.api.keys import presented_keys, principal_for
 from service.api.request_ids import RequestIds, current
 from service.api.schema import build_schema
+from service.api.streams import LedgerTransportWS, LedgerWebSocket, streaming_response
 from service.api.unicode_guard import first_ill_formed
-from service.bootstrap import Services, build, close
-from service.settings import ApiKey, Settings
+from service.bootstrap import Services, build, close, start, stop
+from service.settings import Settings
 
 MAX_JSON_NESTING = 64
 KEY_REFUSED = (
@@ -41,41 +44,6 @@ KEY_REFUSED = (
 )
 
 log = logging.getLogger("claims_ledger")
-
-
-def find_key(settings: Settings, presented: str) -> ApiKey | None:
-    """Compare against every configured key in constant time per key."""
-    found = None
-    for secret, api_key in settings.api_keys.items():
-        if hmac.compare_digest(secret.encode(), presented.encode()):
-            found = api_key
-    return found
-
-
-def presented_keys(request: Request | WebSocket) -> list[str]:
-    """Every key a request presents: none when it sends no credentials at
-    all, an empty string for an Authorization header that is not ``Bearer
-    <key>`` (which no configured key matches, so it is refused, not ignored)."""
-    keys = []
-    authorization = request.headers.get("authorization")
-    if authorization is not None:
-        scheme, _, token = authorization.strip().partition(" ")
-        keys.append(token.strip() if scheme.lower() == "bearer" else "")
-    api_key = request.headers.get("x-api-key")
-    if api_key is not None:
-        keys.append(api_key.strip())
-    return keys
-
-
-def principal_for(settings: Settings, keys: list[str]) -> tuple[ApiKey | None, bool]:
-    """Who the presented keys stand for, and whether they are refused: every
-    key presented must be known, and two keys must stand for the same one."""
-    found = {find_key(settings, key) for key in keys}
-    if not keys:
-        return None, False
-    if None in found or len(found) > 1:
-        return None, True
-    return found.pop(), False
 
 
 def _nesting(text: str) -> int:
@@ -100,18 +68,45 @@ def _nesting(text: str) -> int:
 
 
 class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = LedgerTransportWS
+    websocket_adapter_class = LedgerWebSocket
+    send_timeout: float = Settings.stream_send_timeout
+
     async def get_context(
         self,
         request: Request | WebSocket,
         response: Response | WebSocket,  # noqa: ARG002 - the view's signature
     ) -> Context:
         services: Services = request.state.services
-        principal, refused = principal_for(services.settings, presented_keys(request))
+        presented = presented_keys(request)
+        principal, refused = principal_for(services.settings, presented)
         info = current.get()
         if info is not None:
             info.principal = principal.principal if principal else None
             info.key_refused = refused
-        return Context(services=services, principal=principal, key_refused=refused)
+        return Context(
+            services=services,
+            principal=principal,
+            key_refused=refused,
+            presented=presented,
+        )
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        """SSE streams count against max_streams and end for a client that
+        stops reading (service.api.streams)."""
+        services: Services = request.state.services
+        return await streaming_response(
+            services.settings,
+            stream,
+            sub_response.status_code or 200,
+            {**sub_response.headers, **headers},
+        )
 
     async def execute_operation(
         self,
@@ -196,9 +191,11 @@ def create_app(
             seeded,
             position,
         )
+        await start(services)
         try:
             yield {"services": services}
         finally:
+            await stop(services)
             await run_in_threadpool(close, services)
 
     graphql = LedgerGraphQL(
@@ -206,7 +203,12 @@ def create_app(
         graphql_ide="graphiql" if settings.dev else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=settings.header_timeout),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=settings.cors_origins,
     )
+    graphql.send_timeout = settings.stream_send_timeout
 
     async def healthz(request: Request) -> JSONResponse:
         services: Services = request.state.services
@@ -222,6 +224,7 @@ def create_app(
                 methods=["GET", "POST"],
                 max_body_size=settings.max_body_bytes,
             ),
+            WebSocketRoute("/graphql", graphql),
             *graphiql.routes(settings),
         ],
         middleware=[

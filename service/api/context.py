@@ -36,6 +36,13 @@ class Budget:
         self.exhausted = False
         self._lock = threading.Lock()
 
+    def renew(self) -> None:
+        """Start over: a subscription spends a fresh budget on each event it
+        delivers, as a query does per request."""
+        with self._lock:
+            self.spent = 0
+            self.exhausted = False
+
     def charge(self, units: int) -> None:
         """Call before doing ``units`` of work; raises instead when they would
         take the request past its limit (and for every charge after that), so
@@ -59,6 +66,8 @@ class Context:
     # A key was presented and matched no configured key: refuse every operation.
     key_refused: bool = False
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # the keys the request (or WebSocket upgrade) presented in its headers
+    presented: list[str] = field(default_factory=list)
     budget: Budget = field(init=False)
     # what each mutation field recorded: field, version, position
     writes: list[dict[str, Any]] = field(default_factory=list)

@@ -3,7 +3,7 @@ call one ledger or reader method in a worker thread, and wrap the result."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from functools import partial
 from typing import Any, Literal, Protocol, TypeVar
 from uuid import UUID
@@ -21,6 +21,15 @@ from strawberry.schema.config import StrawberryConfig
 from service.api.context import Info
 from service.api.cost import cost_estimate
 from service.api.errors import ErrorCodes, RequireOperationName
+from service.api.feed import (
+    ClaimChange,
+    EventConnection,
+    EventFilter,
+    EventNode,
+    events_page,
+    follow_claim,
+    follow_events,
+)
 from service.api.ids import expect_id, parse_global_id
 from service.api.inputs import (
     AmendClaimInput,
@@ -38,6 +47,7 @@ from service.api.inputs import (
 from service.api.limits import ValidationWithNumbers, document_limits
 from service.api.permissions import READ, WRITE
 from service.api.request_ids import OperationName
+from service.api.sharing import SharedEventExecution
 from service.api.types import (
     POSITION_SCALAR,
     AsOf,
@@ -211,6 +221,20 @@ class Query:
             return await Query.source(self, info, strawberry.ID(id))  # type: ignore[no-any-return]
         raise InvalidInputError("unknown id type", id=id)
 
+    @strawberry.field(
+        permission_classes=READ,
+        description="The log in position order: every claim and source event, "
+        "each once. Resume with after = the last pageInfo.endPosition.",
+    )
+    async def events(
+        self,
+        info: Info,
+        after: Position | None = None,
+        first: int = 100,
+        filter: EventFilter | None = None,
+    ) -> EventConnection:
+        return await events_page(info, after, first, filter)
+
     @strawberry.field(permission_classes=READ, description="The log's last position.")
     async def position(self, info: Info) -> Position:
         catch_up = info.context.services.catalog.catch_up
@@ -352,6 +376,38 @@ class Mutation:
         return await _write_claim(info, input, ledger.withdraw_link)
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=READ,
+        description="Every event after a position (omitted: from now on), "
+        "first those already recorded, then each as it commits; in position "
+        "order, each once. To resume, pass the last position received.",
+    )
+    async def events(
+        self,
+        info: Info,
+        after: Position | None = None,
+        filter: EventFilter | None = None,
+    ) -> AsyncGenerator[EventNode, None]:
+        async for node in follow_events(info, after, filter):
+            yield node
+
+    @strawberry.subscription(
+        permission_classes=READ,
+        description="A claim's reading after each event that changes it: its "
+        "own events and those of the sources its stances cite.",
+    )
+    async def claim_changed(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        after: Position | None = None,
+    ) -> AsyncGenerator[ClaimChange, None]:
+        async for change in follow_claim(info, expect_id(id, "Claim"), after):
+            yield change
+
+
 class LedgerSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: Any = None
@@ -365,7 +421,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return LedgerSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[ClaimNode, SourceNode],
+        execution_context_class=SharedEventExecution,
         config=StrawberryConfig(
             disable_field_suggestions=True, scalar_map={Position: POSITION_SCALAR}
         ),

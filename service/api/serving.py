@@ -46,6 +46,7 @@ from service.api.request_ids import (
     log_request,
     request_id_for,
 )
+from service.api.streams import STREAMS
 from service.settings import Settings
 
 log = logging.getLogger("claims_ledger")
@@ -141,7 +142,8 @@ class GuardedHttp(HttpToolsProtocol):
         self._phase = "body"
         self._arm("body")
         self.waiting.pop(self, None)  # a request is under way
-        busy = len(self.tasks) >= self.max_connections
+        # Open subscriptions are bounded apart (max_streams), not here.
+        busy = len(self.tasks) - STREAMS.count >= self.max_connections
         self._body = BodyDeadline(self.body_timeout)
         # uvicorn reads self.app here to start this request's task.
         self.app = self._body.guard(_busy if busy else self._app)
@@ -307,5 +309,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         log_config=None,  # the lines go through the service's own format
         access_log=False,  # RequestIds writes one line per request instead
         server_header=False,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_interval,
     )
     LedgerServer(config, dev=settings.dev).run()

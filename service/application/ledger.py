@@ -113,6 +113,9 @@ class ClaimsLedger(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self._new_id = new_id
+        # Called with the position of each write this process commits (from
+        # the writing thread), so followers of the log wake without polling.
+        self.on_commit: list[Callable[[int], None]] = []
 
     # ---- sources ------------------------------------------------------
 
@@ -385,10 +388,13 @@ class ClaimsLedger(Application[UUID]):
                 raise VersionConflictError(
                     "another write reached this version first"
                 ) from None
+        position = recordings[-1].notification.id
+        for listener in self.on_commit:
+            listener(position)
         return WriteResult(
             aggregate_id=aggregate.id,
             version=aggregate.version,
-            position=recordings[-1].notification.id,
+            position=position,
             replayed=False,
             created_id=created_id,
         )

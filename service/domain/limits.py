@@ -26,6 +26,7 @@ SEARCH_TEXT = TextRule("text", 200)
 
 MAX_CHAIN = 20
 MAX_ENTITIES = 50
+MAX_FILTER_ITEMS = 100  # ids, types or actors in one change-feed filter
 
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 

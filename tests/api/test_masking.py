@@ -19,9 +19,7 @@ import pytest
 
 from service.api.app import create_app
 from service.application import ClaimsLedger, RecordedEvent, WriteResult
-from service.bootstrap import Services
-from service.catalog import Catalog
-from service.readings import Reader
+from service.bootstrap import Services, assemble
 from service.seeding import load_seeds
 from service.settings import Settings, parse_api_keys
 from tests.fakes import API_KEYS, EDITOR_KEY, served_in_process
@@ -51,9 +49,7 @@ def build_buggy(settings: Settings) -> Services:
     ledger = BuggyLedger(env=settings.ledger_env())
     load_seeds(ledger, settings.seeds_dir)
     ledger.armed = True
-    catalog = Catalog(ledger)
-    catalog.catch_up()
-    return Services(settings, ledger, catalog, Reader(ledger, catalog))
+    return assemble(settings, ledger)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,215 @@
+"""The change feed in GraphQL: the ``events`` query over the log, and the
+``events`` and ``claimChanged`` subscriptions. Resolvers translate arguments
+to an ``EntryFilter`` and hand over to service.feed; no rule lives here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import cast
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from service.api.context import Info
+from service.api.ids import expect_id, global_id
+from service.api.types import ClaimNode, Position
+from service.domain.errors import ClaimNotFoundError, InvalidInputError
+from service.domain.limits import MAX_FILTER_ITEMS
+from service.feed.cloud import cloud_event_dict
+from service.feed.entries import EVERYTHING, EntryFilter, LogEntry
+from service.readings import Basis, replay_units
+
+
+@strawberry.enum(description="What kind of stream an event belongs to.")
+class StreamKind(Enum):
+    CLAIM = "claim"
+    SOURCE = "source"
+
+
+@strawberry.type(
+    name="LedgerEvent",
+    description="One event of the log at its global position.",
+)
+class EventNode:
+    position: Position
+    event_id: str = strawberry.field(
+        description="Unique and stable across deliveries: the CloudEvents id."
+    )
+    type: str = strawberry.field(
+        description="As named in schema/events/, e.g. Claim.StanceRecorded."
+    )
+    stream_kind: StreamKind
+    stream_id: strawberry.ID = strawberry.field(
+        description="The global id of the claim or source the event belongs to."
+    )
+    version: int = strawberry.field(description="The stream's version after it.")
+    actor: str
+    recorded_at: datetime
+    reason: str | None
+    data: JSON = strawberry.field(
+        description="The event's fields, as its JSON Schema in schema/events/ says."
+    )
+    cloud_event: JSON = strawberry.field(
+        description="The event as a CloudEvents 1.0 structured JSON document."
+    )
+
+
+def event_node(entry: LogEntry) -> EventNode:
+    """One node per entry, made once and shared by every subscriber to it."""
+    node = entry.shared.get(EventNode)
+    if node is None:
+        kind = StreamKind(entry.stream_kind)
+        node = EventNode(
+            position=Position(entry.position),
+            event_id=entry.event_id,
+            type=entry.type,
+            stream_kind=kind,
+            stream_id=strawberry.ID(
+                global_id(
+                    "Claim" if kind is StreamKind.CLAIM else "Source", entry.stream_id
+                )
+            ),
+            version=entry.version,
+            actor=entry.actor,
+            recorded_at=entry.recorded_at,
+            reason=entry.reason,
+            data=cast(JSON, entry.data),
+            cloud_event=cast(JSON, cloud_event_dict(entry)),
+        )
+        entry.shared[EventNode] = node
+    return cast(EventNode, node)
+
+
+@strawberry.input(description="Which events to receive; every given list must match.")
+class EventFilter:
+    claim_ids: list[strawberry.ID] | None = None
+    source_ids: list[strawberry.ID] | None = None
+    types: list[str] | None = strawberry.field(
+        default=None, description="Event types, e.g. Claim.Proposed."
+    )
+    actors: list[str] | None = None
+
+    def to_filter(self) -> EntryFilter:
+        for name, given in (
+            ("claimIds", self.claim_ids),
+            ("sourceIds", self.source_ids),
+            ("types", self.types),
+            ("actors", self.actors),
+        ):
+            if given is not None and len(given) > MAX_FILTER_ITEMS:
+                raise InvalidInputError(
+                    f"at most {MAX_FILTER_ITEMS} items", field=f"filter.{name}"
+                )
+        streams: set[UUID] | None = None
+        if self.claim_ids is not None or self.source_ids is not None:
+            streams = {expect_id(i, "Claim") for i in self.claim_ids or ()}
+            streams |= {expect_id(i, "Source") for i in self.source_ids or ()}
+        return EntryFilter.of(streams=streams, types=self.types, actors=self.actors)
+
+
+def _where(event_filter: EventFilter | None) -> EntryFilter:
+    return event_filter.to_filter() if event_filter is not None else EVERYTHING
+
+
+def _start(after: Position | None) -> int | None:
+    if after is not None and after < 0:
+        raise InvalidInputError("after is a position, 0 or more", field="after")
+    return after
+
+
+@strawberry.type
+class EventEdge:
+    cursor: str
+    node: EventNode
+
+
+@strawberry.type(description="A page of the log.")
+class EventPageInfo:
+    has_next_page: bool
+    end_cursor: str = strawberry.field(
+        description="Where the next page starts: the last position this page "
+        "examined, which with a filter can lie past its last event."
+    )
+    end_position: Position
+
+
+@strawberry.type
+class EventConnection:
+    edges: list[EventEdge]
+    page_info: EventPageInfo
+
+
+async def events_page(
+    info: Info,
+    after: Position | None,
+    first: int,
+    event_filter: EventFilter | None,
+) -> EventConnection:
+    limit = info.context.services.settings.max_page_size
+    if not 0 <= first <= limit:
+        raise InvalidInputError(f"first must be between 0 and {limit}", field="first")
+    where = _where(event_filter)
+    log = info.context.services.log
+    page = await info.context.read(
+        log.page, _start(after) or 0, first, where, units=replay_units(first)
+    )
+    nodes = [event_node(e) for e in page.entries]
+    return EventConnection(
+        edges=[EventEdge(cursor=str(n.position), node=n) for n in nodes],
+        page_info=EventPageInfo(
+            has_next_page=not page.at_head,
+            end_cursor=str(page.end),
+            end_position=Position(page.end),
+        ),
+    )
+
+
+@strawberry.type(description="A claim's reading after an event that changed it.")
+class ClaimChange:
+    position: Position
+    event: EventNode
+    claim: ClaimNode
+
+
+async def follow_events(
+    info: Info, after: Position | None, event_filter: EventFilter | None
+) -> AsyncGenerator[EventNode, None]:
+    where = _where(event_filter)
+    hub = info.context.services.hub
+    async for entry in hub.follow(_start(after), where):
+        yield event_node(entry)
+
+
+async def follow_claim(
+    info: Info, claim_id: UUID, after: Position | None
+) -> AsyncGenerator[ClaimChange, None]:
+    """The claim's own events, and those of the sources its stances cite
+    (an amended source can change its status), each with the claim's reading
+    as of that event."""
+    services = info.context.services
+    if services.catalog.claim(claim_id) is None:
+        raise ClaimNotFoundError("no such id", id=str(claim_id))
+    async for entry in services.hub.follow(_start(after)):
+        cited = entry.stream_kind == "source" and claim_id in set(
+            services.catalog.citing(entry.stream_id)
+        )
+        if entry.stream_id != claim_id and not cited:
+            continue
+        basis = (
+            Basis(version=entry.version)
+            if entry.stream_id == claim_id
+            else Basis(recorded_at=entry.recorded_at)
+        )
+        info.context.budget.renew()
+        reading = await info.context.read(
+            services.reader.claim, claim_id, basis, charge=info.context.charge
+        )
+        if reading is not None:
+            yield ClaimChange(
+                position=Position(entry.position),
+                event=event_node(entry),
+                claim=ClaimNode(reading=reading),
+            )

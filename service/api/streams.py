@@ -1,0 +1,186 @@
+"""Subscription transports: graphql-transport-ws and graphql-sse, with the
+same keys, bounds and error codes as plain HTTP.
+
+- Auth: the key comes in the upgrade request's headers or in
+  ``connection_init``'s payload (``{"Authorization": "Bearer …"}`` or
+  ``{"apiKey": "…"}``), checked as HTTP checks it; a key nobody has closes
+  the socket with 4403 and says why.
+- Bounds: open WebSockets and SSE streams together stay under
+  ``max_streams`` (counted apart from ``max_connections``, so a thousand idle
+  subscribers do not turn HTTP requests away); subscriptions per socket under
+  ``max_subscriptions_per_connection``.
+- A consumer that does not take a message within ``stream_send_timeout`` is
+  disconnected (1008, "too slow…"): its socket's buffers are bounded and full,
+  and it resumes from the last position it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Send
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+)
+from strawberry.types.execution import PreExecutionError
+
+from service.api.context import Context
+from service.api.errors import classify
+from service.api.http_errors import error_body
+from service.api.keys import keys_in, principal_for
+from service.settings import Settings
+
+log = logging.getLogger("claims_ledger")
+
+TOO_SLOW = "too slow: resubscribe with after = the last position you received"
+TOO_MANY = "too many subscription connections; try again shortly"
+BAD_KEY = "Forbidden: the API key presented is not valid"
+
+
+class OpenStreams:
+    """How many WebSockets and SSE streams are open in this process."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextlib.contextmanager
+    def held(self, limit: int) -> Iterator[bool]:
+        """Hold one slot while the block runs; yields False past ``limit``."""
+        if self.count >= limit:
+            yield False
+            return
+        self.count += 1
+        try:
+            yield True
+        finally:
+            self.count -= 1
+
+
+STREAMS = OpenStreams()
+
+
+class LedgerWebSocket(ASGIWebSocketAdapter):
+    """Malformed frames are the protocol's 4400, not a crash; a send that
+    the peer does not take in time ends the connection."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        stream = super().iter_json(ignore_parsing_errors=ignore_parsing_errors)
+        while True:
+            try:
+                message = await anext(stream)
+            except StopAsyncIteration:
+                return
+            except HTTPException as error:  # our decode_json's refusals
+                raise NonJsonMessageReceived from error
+            yield message
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        timeout: float = getattr(self.view, "send_timeout", 30.0)
+        try:
+            await asyncio.wait_for(super().send_json(message), timeout)
+        except TimeoutError:
+            log.info("disconnecting a subscriber: %s", TOO_SLOW)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.close(1008, TOO_SLOW), 1.0)
+            # The closed socket ends the connection's handler, which cancels
+            # this operation; until then, send nothing more.
+            await asyncio.sleep(timeout)
+            raise WebSocketDisconnected from None
+
+
+class LedgerTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle(self) -> None:
+        context = self.context
+        limit = context.services.settings.max_streams
+        with STREAMS.held(limit) as admitted:
+            if not admitted:
+                self.on_request_accepted()
+                await self.websocket.close(1013, TOO_MANY)
+                if self.connection_init_timeout_task:
+                    self.connection_init_timeout_task.cancel()
+                return
+            await super().handle()
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """Refuse a bad key here, once, with a reason; a good one (from the
+        payload or the upgrade headers) stands for the whole connection."""
+        payload = message.get("payload") or {}
+        context = self.context
+        if isinstance(payload, dict) and not self.connection_init_received:
+            keys = context.presented + keys_in(payload)
+            principal, refused = principal_for(context.services.settings, keys)
+            if refused:
+                if self.connection_init_timeout_task:
+                    self.connection_init_timeout_task.cancel()
+                self.connection_init_received = True
+                await self.websocket.close(4403, BAD_KEY)
+                return
+            context.principal = principal
+            context.key_refused = False
+        await super().handle_connection_init(message)
+
+    async def _handle_pre_execution_error(
+        self, operation: Operation[Context, None], result: PreExecutionError
+    ) -> None:
+        """Validation and the like: the same codes as over HTTP."""
+        result.errors = [classify(e) for e in result.errors or []]
+        await super()._handle_pre_execution_error(operation, result)
+
+
+class BoundedStream(StreamingResponse):
+    """An SSE stream that counts against ``max_streams`` and ends when the
+    client stops taking what is sent."""
+
+    def __init__(self, *args: Any, send_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._send_timeout = send_timeout
+
+    async def stream_response(self, send: Send) -> None:
+        async def send_in_time(message: Any) -> None:
+            await asyncio.wait_for(send(message), self._send_timeout)
+
+        try:
+            await super().stream_response(send_in_time)
+        except TimeoutError:
+            log.info("ending an SSE stream: %s", TOO_SLOW)
+
+
+async def streaming_response(
+    settings: Settings,
+    stream: Callable[[], AsyncIterator[str]],
+    status_code: int,
+    headers: Mapping[str, str],
+) -> Response:
+    if STREAMS.count >= settings.max_streams:
+        return Response(
+            error_body(503, TOO_MANY),
+            status_code=503,
+            media_type="application/json",
+            headers={"retry-after": "1"},
+        )
+
+    async def counted() -> AsyncIterator[str]:
+        with STREAMS.held(settings.max_streams):
+            async for chunk in stream():
+                yield chunk
+
+    return BoundedStream(
+        counted(),
+        status_code=status_code,
+        headers=dict(headers),
+        send_timeout=settings.stream_send_timeout,
+    )
