@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -22,7 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from service.api import graphiql
@@ -43,7 +43,24 @@ KEY_REFUSED = (
     "or no key at all for open reads."
 )
 
+NEEDS_STREAM = (
+    "A subscription needs a stream: a WebSocket (graphql-transport-ws) to "
+    "/graphql, or a POST with Accept: text/event-stream (graphql-sse)."
+)
+
 log = logging.getLogger("claims_ledger")
+
+
+def _subscribes_plainly(request: GraphQLRequestData, max_tokens: int) -> bool:
+    """A subscription sent as a plain request, which would answer null."""
+    if request.protocol != "http" or "subscription" not in (request.query or ""):
+        return False
+    try:
+        document = parse(request.query or "", max_tokens=max_tokens)
+    except (GraphQLError, RecursionError):
+        return False  # the schema reports it as the syntax error it is
+    operation = get_operation_ast(document, request.operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 def _nesting(text: str) -> int:
@@ -121,6 +138,13 @@ class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
         asks, read or write: running it as anonymous would hide the mistake."""
         if context.key_refused:
             error = GraphQLError(KEY_REFUSED, extensions={"code": "UNAUTHENTICATED"})
+            return ExecutionResult(data=None, errors=[error])
+        if isinstance(request_data, GraphQLRequestData) and _subscribes_plainly(
+            request_data, context.services.settings.max_tokens
+        ):
+            error = GraphQLError(
+                NEEDS_STREAM, extensions={"code": "SUBSCRIPTION_NEEDS_STREAM"}
+            )
             return ExecutionResult(data=None, errors=[error])
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
@@ -203,7 +227,7 @@ def create_app(
         graphql_ide="graphiql" if settings.dev else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=False,
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
         connection_init_wait_timeout=timedelta(seconds=settings.header_timeout),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         allowed_origins=settings.cors_origins,

@@ -388,7 +388,13 @@ class ClaimsLedger(Application[UUID]):
                 raise VersionConflictError(
                     "another write reached this version first"
                 ) from None
-        position = recordings[-1].notification.id
+        # The aggregate's own last event: records written beside it (the
+        # key's record, the affiliation guard) are not in the change feed.
+        position = max(
+            r.notification.id
+            for r in recordings
+            if r.domain_event.originator_id == aggregate.id
+        )
         for listener in self.on_commit:
             listener(position)
         return WriteResult(
@@ -416,7 +422,9 @@ class ClaimsLedger(Application[UUID]):
         return WriteResult(
             aggregate_id=UUID(record.aggregate_id),
             version=record.written_version,
-            position=positions_of(self.recorder, record_id)[1],
+            position=positions_of(self.recorder, UUID(record.aggregate_id))[
+                record.written_version
+            ],
             replayed=True,
             created_id=UUID(record.created_id) if record.created_id else None,
         )

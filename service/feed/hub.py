@@ -121,15 +121,14 @@ class LogHub:
         position = self.head if after is None else after
         while True:
             if position < self.low:
-                head_before = self.head
                 page = await asyncio.to_thread(
                     self._reader.page, position, BATCH, where
                 )
                 for entry in page.entries:
                     yield entry
-                # At the head, every event up to head_before has committed and
-                # was visible to the page's read, so it is safe to move there.
-                position = max(page.end, head_before) if page.at_head else page.end
+                # A page that reached the head ends at or past the hub's head
+                # when it began, so the next step reads the window.
+                position = page.end
                 continue
             if self.head <= position:
                 moved = self._moved

@@ -29,7 +29,8 @@ class LogPage:
     """Every matching entry at or below ``end`` and above the page's start is
     in ``entries``."""
     at_head: bool
-    """Nothing matching lay beyond ``end`` when the page was read."""
+    """Nothing matching lay beyond ``end`` when the page was read; ``end`` is
+    then at least the log's head as it was when the read began."""
     examined: int
     """Stored events read to make the page (what it cost)."""
 
@@ -54,6 +55,9 @@ class LogReader:
         examining at most about ``most_examined`` stored events. Blocking."""
         found: list[LogEntry] = []
         end, examined = after, 0
+        # Everything up to the head as it is now has committed, so a page that
+        # reads to the end has looked that far, matches or not.
+        head = self.head()
         while examined < most_examined:
             want = first - len(found) + 1  # one more than needed says if more follow
             limit = min(BATCH, max(want, 1)) if where.actors is None else BATCH
@@ -76,5 +80,5 @@ class LogReader:
                 end = notification.id
                 found.append(entry)
             if len(batch) < limit:
-                return LogPage(found, end, at_head=True, examined=examined)
+                return LogPage(found, max(end, head), at_head=True, examined=examined)
         return LogPage(found, end, at_head=False, examined=examined)
