@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -12,6 +13,9 @@ from typing import Any, Protocol
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.client import ClientProtocol
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 EVENTS = (
     "subscription Follow($after: Position, $filter: EventFilter) "
@@ -134,3 +138,62 @@ async def positions_until(
 
     await asyncio.wait_for(collect(), timeout)
     return seen
+
+
+class StalledSubscriber:
+    """A graphql-transport-ws client that subscribes and then stops reading
+    its socket altogether (a small receive buffer, never drained): what a
+    consumer stuck in its own processing looks like to the server."""
+
+    def __init__(self, base_url: str, query: str, after: int | None) -> None:
+        host, port = base_url.removeprefix("http://").split(":")
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.socket.connect((host, int(port)))
+        self.socket.settimeout(10)
+        self.protocol = ClientProtocol(
+            parse_uri(f"ws://{host}:{port}/graphql"),
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            max_size=None,
+        )
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+        while not self.protocol.events_received():
+            self.protocol.receive_data(self.socket.recv(65536))
+        self._send({"type": "connection_init"})
+        self._send(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {
+                    "query": query,
+                    "operationName": "Follow",
+                    "variables": {"after": after},
+                },
+            }
+        )
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.protocol.send_text(json.dumps(message).encode())
+        self._flush()
+
+    def _flush(self) -> None:
+        for data in self.protocol.data_to_send():
+            self.socket.sendall(data)
+
+    def close_reason(self, timeout: float = 30.0) -> tuple[int | None, str]:
+        """Read on at last: what the server sent, to the end of the stream;
+        the close frame's code and reason, if one came."""
+        self.socket.settimeout(timeout)
+        while True:
+            data = self.socket.recv(1 << 20)
+            if not data:
+                self.protocol.receive_eof()
+                break
+            self.protocol.receive_data(data)
+            self.protocol.events_received()
+            if self.protocol.close_rcvd is not None:
+                break
+        self.socket.close()
+        received = self.protocol.close_rcvd
+        return (received.code, received.reason) if received else (None, "")

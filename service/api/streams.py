@@ -25,8 +25,9 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -75,6 +76,11 @@ class LedgerWebSocket(ASGIWebSocketAdapter):
     """Malformed frames are the protocol's 4400, not a crash; a send that
     the peer does not take in time ends the connection."""
 
+    def __init__(self, view: Any, request: WebSocket, response: WebSocket) -> None:
+        super().__init__(view, request, response)
+        self.too_slow = asyncio.Event()
+        """Set when a send timed out: the whole connection must end."""
+
     async def iter_json(
         self, *, ignore_parsing_errors: bool = False
     ) -> AsyncGenerator[object, None]:
@@ -94,12 +100,12 @@ class LedgerWebSocket(ASGIWebSocketAdapter):
             await asyncio.wait_for(super().send_json(message), timeout)
         except TimeoutError:
             log.info("disconnecting a subscriber: %s", TOO_SLOW)
+            self.too_slow.set()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.close(1008, TOO_SLOW), 1.0)
-            # The closed socket ends the connection's handler, which cancels
-            # this operation; until then, send nothing more.
-            await asyncio.sleep(timeout)
-            raise WebSocketDisconnected from None
+            # The connection's handler ends now (LedgerTransportWS.handle),
+            # cancelling this operation; until then, send nothing more.
+            await asyncio.Event().wait()
 
 
 class LedgerTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -113,7 +119,24 @@ class LedgerTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 if self.connection_init_timeout_task:
                     self.connection_init_timeout_task.cancel()
                 return
-            await super().handle()
+            await self._handle_until_too_slow()
+
+    async def _handle_until_too_slow(self) -> None:
+        """Serve the connection; a subscriber too slow to take a message
+        ends all of it (the ASGI server then closes the socket, whatever
+        the peer does), and shutdown cleans up every operation."""
+        websocket = self.websocket
+        assert isinstance(websocket, LedgerWebSocket)  # noqa: S101 - the view's class
+        serving = asyncio.create_task(super().handle())
+        slow = asyncio.create_task(websocket.too_slow.wait())
+        try:
+            await asyncio.wait({serving, slow}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            slow.cancel()
+            if not serving.done():
+                serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         """Refuse a bad key here, once, with a reason; a good one (from the

@@ -23,6 +23,7 @@ from service.settings import Settings
 from tests.conftest import postgres_schema
 from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql
 from tests.feed_clients import (
+    StalledSubscriber,
     Subscriber,
     positions_until,
     sse_events,
@@ -389,3 +390,48 @@ def test_postgres_positions_follow_commit_order_under_concurrent_writers() -> No
         assert len(seen) == 8 * 25
         for ledger in [*writers, tail]:
             ledger.close()
+
+
+def test_a_subscriber_that_stops_reading_is_dropped_and_holds_up_nobody(
+    tmp_path: Any,
+) -> None:
+    """Its messages fill the socket's bounded buffers; past the send timeout
+    the server ends the connection, with 1008 and a reason when the pipe
+    still takes one, while another subscriber on the same server goes on
+    receiving each write live."""
+    db = tmp_path / "claims.sqlite"
+    ledger = ClaimsLedger(env=Settings(db_path=str(db)).ledger_env())
+    for i in range(300):
+        ledger.propose_claim(
+            Actor("alice"), ProposeClaim(text=f"Filler {i} " + "x" * 1500)
+        )
+    ledger.close()
+    server = Server(db=db, env={"CLAIMS_STREAM_SEND_TIMEOUT": "1"}).start()
+    heavy = " ".join(f"a{i}: data" for i in range(25))
+    query = (
+        "subscription Follow($after: Position) "
+        f"{{ events(after: $after) {{ position {heavy} }} }}"
+    )
+    try:
+        stalled = StalledSubscriber(server.url, query, after=0)
+
+        async def live_meanwhile() -> tuple[list[int], list[int]]:
+            async with ws_events(server.url, after=None) as live:
+                await asyncio.sleep(0.2)
+                with httpx.Client(base_url=server.url, timeout=30) as client:
+                    written = [
+                        await asyncio.to_thread(propose, client, f"Meanwhile {i}")
+                        for i in range(3)
+                    ]
+                seen = await positions_until(live, lambda s: s[-1] >= written[-1])
+            return written, seen
+
+        written, seen = asyncio.run(live_meanwhile())
+        assert seen == written
+        assert server.log_lines_with("disconnecting a subscriber: too slow")
+        code, reason = stalled.close_reason()
+        assert code in {1008, None}, reason  # None: the pipe was too full for it
+        if code == 1008:
+            assert "too slow" in reason
+    finally:
+        server.stop()
