@@ -1,12 +1,19 @@
-"""The claims-ledger command: serve the API, load seeds, export the schema."""
+"""The claims-ledger command: serve the API, load seeds, export the schema,
+print the log."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import select
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
+from uuid import UUID
 
 from service import settings as settings_module
 from service.api.request_ids import configure_logging
@@ -36,6 +43,45 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("load-seeds", help="load seeds/ into the store")
     seed.add_argument("--db", help="SQLite file (default: $CLAIMS_DB or claims.sqlite)")
 
+    events = commands.add_parser(
+        "events",
+        help="print the log as CloudEvents, one JSON document a line",
+        description="Print the log's ledger events in position order as "
+        "CloudEvents 1.0 (structured JSON), one a line. Opens the store "
+        "read-only; never loads seeds.",
+    )
+    events.add_argument(
+        "--db", help="SQLite file (default: $CLAIMS_DB or claims.sqlite)"
+    )
+    events.add_argument(
+        "--after",
+        type=_position,
+        default=0,
+        metavar="N",
+        help="start after this position (default: 0, the whole log)",
+    )
+    events.add_argument(
+        "--follow",
+        action="store_true",
+        help="at the end, wait and print each event as it commits, until "
+        "interrupted or the reader of the output goes away",
+    )
+    events.add_argument(
+        "--type",
+        action="append",
+        dest="types",
+        metavar="T",
+        help="only events of this type, e.g. Claim.Proposed (repeatable)",
+    )
+    events.add_argument(
+        "--claim",
+        action="append",
+        dest="claims",
+        type=_claim_id,
+        metavar="ID",
+        help="only this claim's events: its id, or its UUID (repeatable)",
+    )
+
     export = commands.add_parser("export-schema", help="write schema/ from the code")
     export.add_argument("--check", action="store_true", help="fail if schema/ is stale")
     return parser
@@ -52,6 +98,28 @@ def _port(text: str) -> int:
     return port
 
 
+def _position(text: str) -> int:
+    try:
+        position = int(text)
+    except ValueError:
+        position = -1
+    if position < 0:
+        msg = f"a position is a whole number, 0 or more, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return position
+
+
+def _claim_id(text: str) -> UUID:
+    from service.api.ids import expect_id
+    from service.domain.errors import InvalidInputError
+
+    try:
+        return expect_id(text, "Claim")
+    except InvalidInputError:
+        msg = f"not a claim's id or UUID: {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
@@ -60,14 +128,20 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "load-seeds":
             return _load_seeds(args)
+        if args.command == "events":
+            return _events(args)
         return _export(args)
     except settings_module.SettingsError as error:
         print(f"claims-ledger: {error}", file=sys.stderr)  # noqa: T201
         return 2
 
 
-def _settings(args: argparse.Namespace) -> settings_module.Settings:
+def _settings(
+    args: argparse.Namespace, *, load_seeds: bool = True
+) -> settings_module.Settings:
     environ = dict(os.environ)
+    if not load_seeds:
+        environ["CLAIMS_LOAD_SEEDS"] = "0"
     if getattr(args, "db", None) is not None:
         environ["CLAIMS_DB"] = args.db
     if getattr(args, "dev", False):
@@ -97,6 +171,117 @@ def _load_seeds(args: argparse.Namespace) -> int:
     ledger = ClaimsLedger(env=settings.ledger_env())
     report = load_seeds(ledger, settings.seeds_dir)
     print(f"recorded {report.recorded} events; log position {report.position}")  # noqa: T201
+    return 0
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt (which no ``except
+    Exception`` swallows), wherever the command is waiting: a wait for the
+    log, a write to a full pipe. A second one while it winds down acts as it
+    would by default."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+        for number in signals:
+            signal.signal(number, signal.SIG_DFL)
+        raise KeyboardInterrupt
+
+    before = {number: signal.signal(number, stop) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+def _reader_gone(fd: int) -> bool:
+    """The output is a pipe or socket whose reader has closed it."""
+    if not hasattr(select, "poll"):
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)  # errors and hang-ups are always reported
+    gone = select.POLLERR | select.POLLHUP
+    return any(events & gone for _, events in poller.poll(0))
+
+
+def _reader_env(settings: settings_module.Settings) -> dict[str, str]:
+    """The store's configuration for a reader: no tables created, and a SQLite
+    file opened read-only (so a missing one is an error, not a new file)."""
+    env = {**settings.ledger_env(), "CREATE_TABLE": "false"}
+    named = settings.db_path
+    if settings.database_url is None and not (
+        named == ":memory:" or named.startswith("file:")  # a URI is used as given
+    ):
+        env["SQLITE_DBNAME"] = Path(named).resolve().as_uri() + "?mode=ro"
+    return env
+
+
+def _events(args: argparse.Namespace) -> int:
+    from service.application import ClaimsLedger
+    from service.feed.cloud import cloud_event_json
+    from service.feed.entries import LEDGER_EVENT_TYPES, EntryFilter
+    from service.feed.follow import Wakeup, follow
+    from service.feed.log_reader import LogReader
+
+    # A reader never loads seeds, so where they lie is not its concern.
+    settings = _settings(args, load_seeds=False)
+    unknown = sorted(set(args.types or ()) - LEDGER_EVENT_TYPES.keys())
+    if unknown:
+        known = ", ".join(sorted(LEDGER_EVENT_TYPES))
+        print(  # noqa: T201
+            f"claims-ledger: unknown event type {', '.join(unknown)}; "
+            f"the types are {known}",
+            file=sys.stderr,
+        )
+        return 2
+    where = EntryFilter.of(types=args.types, streams=args.claims)
+    env = _reader_env(settings)
+    out = sys.stdout
+    with _stopped_by_signals():
+        try:
+            ledger = ClaimsLedger(env=env)
+            reader = LogReader(ledger)
+            reader.head()  # a store that cannot be read fails here, once
+        except KeyboardInterrupt:
+            return 0
+        except Exception as error:
+            why = (str(error).strip() or type(error).__name__).splitlines()[0]
+            if not settings.database_url and not Path(settings.db_path).exists():
+                why = "no such file"
+            print(  # noqa: T201
+                f"claims-ledger: cannot read the log in "
+                f"{settings.describe_store()}: {why}",
+                file=sys.stderr,
+            )
+            return 1
+        try:
+            with (
+                Wakeup(ledger, settings.feed_poll_interval)
+                if args.follow
+                else contextlib.nullcontext()
+            ) as wakeup:
+
+                def wait() -> bool:
+                    assert wakeup is not None  # noqa: S101
+                    wakeup.wait()
+                    return not _reader_gone(out.fileno())
+
+                for entry in follow(
+                    reader, args.after, where, wait=wait if wakeup else None
+                ):
+                    out.write(cloud_event_json(entry) + "\n")
+                    out.flush()
+        except BrokenPipeError:
+            # Nobody reads on: nothing is wrong. Point stdout at /dev/null so
+            # the flush at exit does not complain about the pipe again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.fileno())
+            os.close(devnull)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            ledger.close()
     return 0
 
 
