@@ -84,9 +84,13 @@ class PostgresListener:
                     connection.execute(channel)
                     connection.commit()
                     self._on_notify()  # anything missed while not listening
-                    while not self._stopped.is_set():
-                        for _ in connection.notifies(timeout=0.5, stop_after=1):
-                            self._on_notify()
+                    try:
+                        while not self._stopped.is_set():
+                            for _ in connection.notifies(timeout=0.5, stop_after=1):
+                                self._on_notify()
+                    finally:  # the connection goes back to the library's pool
+                        connection.execute("UNLISTEN *")
+                        connection.commit()
             except Exception:  # the poll covers the gap; retry shortly
                 log.warning("LISTEN connection lost; retrying", exc_info=True)
                 self._stopped.wait(1.0)
