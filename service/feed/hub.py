@@ -64,18 +64,6 @@ class LogHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def reached(self, position: int, timeout: float) -> bool:
-        """Wait until the hub has read the log up to ``position``."""
-        try:
-            async with asyncio.timeout(timeout):
-                while self.head < position:
-                    moved = self._moved
-                    self.bell.ring()
-                    await moved.wait()
-        except TimeoutError:
-            return False
-        return True
-
     async def _follow(self) -> None:
         while True:
             try:
