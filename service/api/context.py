@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
 from starlette.concurrency import run_in_threadpool
 
 from service.bootstrap import Services
@@ -71,9 +71,24 @@ class Context:
     budget: Budget = field(init=False)
     # what each mutation field recorded: field, version, position
     writes: list[dict[str, Any]] = field(default_factory=list)
+    # errors an extension refused the operation with before it ran (see refuse)
+    refusal: list[GraphQLError] | None = None
 
     def __post_init__(self) -> None:
         self.budget = Budget(self.services.settings.max_reads_per_request)
+
+    def for_operation(self) -> Context:
+        """A fresh context for one operation on a connection that carries
+        several (a WebSocket): its own budget, writes and refusal, the
+        connection's principal."""
+        return replace(self, writes=[], refusal=None)
+
+    def raise_if_refused(self) -> None:
+        """Subscriptions start their stream even when an extension refused the
+        operation (strawberry only honours the refusal for queries and
+        mutations); their resolvers call this first."""
+        if self.refusal:
+            raise self.refusal[0]
 
     @property
     def can_write(self) -> bool:
@@ -97,6 +112,16 @@ class Context:
         ``charge=context.charge`` and charge as they go."""
         self.charge(units)
         return await run_in_threadpool(partial(fn, *args, **kwargs))
+
+
+def refuse(execution_context: Any, errors: list[GraphQLError]) -> None:
+    """How an extension refuses an operation before it runs: the result
+    strawberry answers queries and mutations with, and, for a subscription,
+    the refusal its resolver raises."""
+    execution_context.result = ExecutionResult(data=None, errors=errors)
+    request = execution_context.context
+    if isinstance(request, Context):
+        request.refusal = errors
 
 
 Info = strawberry.Info[Context, None]

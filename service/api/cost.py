@@ -26,7 +26,6 @@ from typing import Any
 from uuid import UUID
 
 from graphql import (
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -49,7 +48,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from service.api.context import Context, too_costly
+from service.api.context import Context, refuse, too_costly
 from service.api.ids import expect_id
 from service.catalog import Shape
 from service.domain.errors import DomainError
@@ -332,9 +331,9 @@ def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
                 )
                 if self.estimated > limit:
                     writes = operation.operation is OperationType.MUTATION
-                    context.result = ExecutionResult(
-                        data=None,
-                        errors=[
+                    refuse(
+                        context,
+                        [
                             too_costly(
                                 f"The {'mutation' if writes else 'query'} asks "
                                 f"for {self.estimated} reads of the store; the "

@@ -16,7 +16,6 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    ExecutionResult,
     GraphQLError,
     GraphQLResolveInfo,
     OperationDefinitionNode,
@@ -24,8 +23,12 @@ from graphql import (
     get_operation_ast,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
 
-from service.api.context import COSTLY
+from service.api.context import COSTLY, refuse
 from service.domain.errors import DomainError
 
 log = logging.getLogger("claims_ledger.api")
@@ -46,6 +49,9 @@ def classify(error: GraphQLError) -> GraphQLError:
         extensions = {k: _json_safe(v) for k, v in original.details.items()}
         extensions["code"] = original.code
         return _with(error, original.message, extensions)
+    if isinstance(original, CannotGetOperationTypeError | InvalidOperationTypeError):
+        # an unknown operationName, or an operation the transport cannot run
+        return _with(error, error.message, {"code": "BAD_REQUEST"})
     if original is None or isinstance(original, GraphQLError):
         message = error.message
         if message.startswith("Syntax Error: Document contains more than"):
@@ -183,9 +189,9 @@ class RequireOperationName(SchemaExtension):
                 if isinstance(d, OperationDefinitionNode)
             ]
             if len(operations) > 1:
-                context.result = ExecutionResult(
-                    data=None,
-                    errors=[
+                refuse(
+                    context,
+                    [
                         GraphQLError(
                             "The document holds several operations: "
                             "say which to run with operationName.",

@@ -114,9 +114,14 @@ def _where(event_filter: EventFilter | None) -> EntryFilter:
     return event_filter.to_filter() if event_filter is not None else EVERYTHING
 
 
+LAST_POSITION = 2**63 - 1  # the stores' positions are signed 64-bit
+
+
 def _start(after: Position | None) -> int | None:
-    if after is not None and after < 0:
-        raise InvalidInputError("after is a position, 0 or more", field="after")
+    if after is not None and not 0 <= after <= LAST_POSITION:
+        raise InvalidInputError(
+            f"after is a position, 0 to {LAST_POSITION}", field="after"
+        )
     return after
 
 
@@ -174,25 +179,39 @@ class ClaimChange:
     claim: ClaimNode
 
 
-async def follow_events(
+def follow_events(
     info: Info, after: Position | None, event_filter: EventFilter | None
 ) -> AsyncGenerator[EventNode, None]:
-    where = _where(event_filter)
-    hub = info.context.services.hub
-    async for entry in hub.follow(_start(after), where):
+    """Checks its arguments now, so that a bad one is the subscription's
+    error before it starts rather than its first (and last) event."""
+    info.context.raise_if_refused()
+    return _events(info, _start(after), _where(event_filter))
+
+
+async def _events(
+    info: Info, after: int | None, where: EntryFilter
+) -> AsyncGenerator[EventNode, None]:
+    async for entry in info.context.services.hub.follow(after, where):
         yield event_node(entry)
 
 
-async def follow_claim(
+def follow_claim(
     info: Info, claim_id: UUID, after: Position | None
 ) -> AsyncGenerator[ClaimChange, None]:
     """The claim's own events, and those of the sources its stances cite
     (an amended source can change its status), each with the claim's reading
     as of that event."""
-    services = info.context.services
-    if services.catalog.claim(claim_id) is None:
+    info.context.raise_if_refused()
+    if info.context.services.catalog.claim(claim_id) is None:
         raise ClaimNotFoundError("no such id", id=str(claim_id))
-    async for entry in services.hub.follow(_start(after)):
+    return _claim_changes(info, claim_id, _start(after))
+
+
+async def _claim_changes(
+    info: Info, claim_id: UUID, after: int | None
+) -> AsyncGenerator[ClaimChange, None]:
+    services = info.context.services
+    async for entry in services.hub.follow(after):
         cited = entry.stream_kind == "source" and claim_id in set(
             services.catalog.citing(entry.stream_id)
         )

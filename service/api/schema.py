@@ -3,7 +3,8 @@ call one ledger or reader method in a worker thread, and wrap the result."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
+from contextlib import aclosing
 from functools import partial
 from typing import Any, Literal, Protocol, TypeVar
 from uuid import UUID
@@ -17,10 +18,12 @@ from strawberry.extensions import (
     ParserCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
-from service.api.context import Info
+from service.api.context import Context, Info
 from service.api.cost import cost_estimate
-from service.api.errors import ErrorCodes, RequireOperationName
+from service.api.errors import ErrorCodes, RequireOperationName, classify
 from service.api.feed import (
     ClaimChange,
     EventConnection,
@@ -390,8 +393,7 @@ class Subscription:
         after: Position | None = None,
         filter: EventFilter | None = None,
     ) -> AsyncGenerator[EventNode, None]:
-        async for node in follow_events(info, after, filter):
-            yield node
+        return follow_events(info, after, filter)
 
     @strawberry.subscription(
         permission_classes=READ,
@@ -404,15 +406,54 @@ class Subscription:
         id: strawberry.ID,
         after: Position | None = None,
     ) -> AsyncGenerator[ClaimChange, None]:
-        async for change in follow_claim(info, expect_id(id, "Claim"), after):
-            yield change
+        return follow_claim(info, expect_id(id, "Claim"), after)
 
 
 class LedgerSchema(strawberry.Schema):
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
+        """Streaming transports (WebSocket, SSE): each operation gets its own
+        context (a socket carries many), and a failure strawberry raises
+        instead of answering (a syntax error) is answered as an error."""
+        if isinstance(context_value, Context):
+            context_value = context_value.for_operation()
+        results = await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        return _answered(results)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: Any = None
     ) -> None:
         """Expected errors are the client's business; ErrorCodes logs the rest."""
+
+
+async def _answered(results: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    try:
+        async with aclosing(results):
+            async for result in results:
+                yield result
+    except Exception as error:
+        graphql_error = (
+            error
+            if isinstance(error, GraphQLError)
+            else GraphQLError(str(error), original_error=error)
+        )
+        yield PreExecutionError(data=None, errors=[classify(graphql_error)])
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

@@ -27,7 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import NonJsonMessageReceived
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -35,7 +35,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
 )
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from service.api.context import Context
 from service.api.errors import classify
@@ -155,6 +155,26 @@ class LedgerTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             context.principal = principal
             context.key_refused = False
         await super().handle_connection_init(message)
+
+    async def _send_result_stream(
+        self, operation: Operation[Context, None], result_source: Any
+    ) -> None:
+        """Every result's errors get their codes (and unexpected ones are
+        masked) before they leave, as over HTTP."""
+
+        async def classified() -> AsyncGenerator[Any, None]:
+            async for result in result_source:
+                if isinstance(result, ExecutionResult) and result.errors:
+                    result.errors = [classify(e) for e in result.errors]
+                yield result
+
+        await super()._send_result_stream(operation, classified())
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        """A peer that went away mid-stream is not a server error."""
+        if isinstance(error, WebSocketDisconnected):
+            return
+        await super().handle_task_exception(error)
 
     async def _handle_pre_execution_error(
         self, operation: Operation[Context, None], result: PreExecutionError

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from service.api.context import refuse
 from service.domain.text import malformed
 
 
@@ -54,5 +55,5 @@ class WellFormedStrings(SchemaExtension):
         for name, value in (context.variables or {}).items():
             bad = bad or first_ill_formed(value, f"${name}")
         if bad is not None:
-            context.result = ExecutionResult(data=None, errors=[_bad(bad)])
+            refuse(context, [_bad(bad)])
         yield

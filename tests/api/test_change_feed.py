@@ -44,6 +44,7 @@ query Log($after: Position, $first: Int!, $filter: EventFilter) {
   }
 }"""
 TRANSPORTS = {"ws": ws_events, "sse": sse_events}
+EVENTS_AFTER = "subscription Follow($a: Position) { events(after: $a) { position } }"
 
 
 def propose(client: httpx.Client, text: str, key: str | None = None) -> int:
@@ -435,3 +436,114 @@ def test_a_subscriber_that_stops_reading_is_dropped_and_holds_up_nobody(
             assert "too slow" in reason
     finally:
         server.stop()
+
+
+def first_answer(
+    server: Server,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    operation_name: str | None = "Follow",
+) -> dict[str, Any]:
+    """The first message a subscription gets back over WebSocket."""
+
+    async def ask() -> dict[str, Any]:
+        async with transport_ws(server.url) as ws:
+            payload: dict[str, Any] = {"query": query, "variables": variables or {}}
+            if operation_name is not None:
+                payload["operationName"] = operation_name
+            await ws.send(
+                json.dumps({"id": "1", "type": "subscribe", "payload": payload})
+            )
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                frame = closed.rcvd
+                code, reason = (frame.code, frame.reason) if frame else (None, "")
+                return {"type": "closed", "code": code, "reason": reason}
+            message: dict[str, Any] = json.loads(raw)
+            return message
+
+    return asyncio.run(ask())
+
+
+def codes_in(message: dict[str, Any]) -> list[str]:
+    if message["type"] == "closed":
+        return [f"closed {message['code']}"]
+    errors = (
+        message["payload"]
+        if message["type"] == "error"
+        else message["payload"]["errors"]
+    )
+    return [e["extensions"]["code"] for e in errors]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "name", "code"),
+    [
+        (EVENTS_AFTER, {"a": -1}, "Follow", "BAD_USER_INPUT"),
+        (EVENTS_AFTER, {"a": 2**63}, "Follow", "BAD_USER_INPUT"),
+        (
+            "subscription Follow($f: EventFilter) { events(filter: $f) { position } }",
+            {"f": {"types": ["Nope"]}},
+            "Follow",
+            "BAD_USER_INPUT",
+        ),
+        (
+            'subscription Follow { claimChanged(id: "nope") { position } }',
+            {},
+            "Follow",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "subscription Follow { claimChanged(id: "
+            '"6f1f3c2e-52a4-4d3b-9a57-3d7f0c1e9b21") { position } }',
+            {},
+            "Follow",
+            "CLAIM_NOT_FOUND",
+        ),
+        (
+            "subscription Follow { events { position }",
+            {},
+            "Follow",
+            "GRAPHQL_PARSE_FAILED",
+        ),
+        # the protocol's answer to a subscribe message it cannot run
+        ("subscription A { events { position } }", {}, "Nope", "closed 4400"),
+        (
+            "subscription A { events { position } } "
+            "subscription B { events { position } }",
+            {},
+            None,
+            "OPERATION_NAME_REQUIRED",
+        ),
+        (EVENTS_AFTER, {"a": "\ud800"}, "Follow", "closed 4400"),
+    ],
+)
+def test_a_subscription_refused_over_websocket_says_why_with_a_code(
+    server: Server,
+    query: str,
+    variables: dict[str, Any],
+    name: str | None,
+    code: str,
+) -> None:
+    answer = first_answer(server, query, variables, name)
+    assert codes_in(answer) == [code], answer
+    if answer["type"] == "closed":
+        assert answer["reason"], "a close says why"
+    assert "Traceback" not in server.log_text()
+
+
+def test_a_subscription_over_the_read_budget_is_refused_before_it_runs(
+    server: Server, client: httpx.Client
+) -> None:
+    claim = whole_log(client, filter={"types": ["Claim.Proposed"]})[0]["streamId"]
+    deep = (
+        "stances { chain { source { statements { claim { history { version } } } } } }"
+    )
+    selection = " ".join(f"s{i}: claim {{ {deep} }}" for i in range(20))
+    query = (
+        "subscription Follow($id: ID!) "
+        f"{{ claimChanged(id: $id, after: 0) {{ position {selection} }} }}"
+    )
+    answer = first_answer(server, query, {"id": claim})
+    assert codes_in(answer) == ["QUERY_TOO_COSTLY"], answer
