@@ -3,6 +3,7 @@ store once per process."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -216,6 +217,9 @@ def create_app(
             position,
         )
         await start(services)
+        # What start-up made lives as long as the process: out of the
+        # collector's full sweeps, which would otherwise pause every stream.
+        gc.freeze()
         try:
             yield {"services": services}
         finally:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 import strawberry
@@ -52,9 +52,23 @@ class EventNode:
     data: JSON = strawberry.field(
         description="The event's fields, as its JSON Schema in schema/events/ says."
     )
-    cloud_event: JSON = strawberry.field(
+    entry: strawberry.Private[LogEntry]
+
+    @strawberry.field(
         description="The event as a CloudEvents 1.0 structured JSON document."
     )
+    def cloud_event(self) -> JSON:
+        """Made when asked for, once per entry."""
+        found = self.entry.shared.get("cloud_event")
+        if found is None:
+            found = self.entry.shared["cloud_event"] = cloud_event_dict(self.entry)
+        return cast(JSON, found)
+
+    @property
+    def shared(self) -> dict[Any, Any]:
+        """The entry's: a subscription's event is this node, its root value,
+        and service.api.sharing keeps each document's result here."""
+        return self.entry.shared
 
 
 def event_node(entry: LogEntry) -> EventNode:
@@ -77,7 +91,7 @@ def event_node(entry: LogEntry) -> EventNode:
             recorded_at=entry.recorded_at,
             reason=entry.reason,
             data=cast(JSON, entry.data),
-            cloud_event=cast(JSON, cloud_event_dict(entry)),
+            entry=entry,
         )
         entry.shared[EventNode] = node
     return cast(EventNode, node)
@@ -195,16 +209,21 @@ async def _events(
         yield event_node(entry)
 
 
-def follow_claim(
+async def follow_claim(
     info: Info, claim_id: UUID, after: Position | None
 ) -> AsyncGenerator[ClaimChange, None]:
     """The claim's own events, and those of the sources its stances cite
     (an amended source can change its status), each with the claim's reading
     as of that event."""
     info.context.raise_if_refused()
-    if info.context.services.catalog.claim(claim_id) is None:
+    start = _start(after)
+    catalog = info.context.services.catalog
+    # up to the log's head: the claim may have been written through another
+    # instance a moment ago
+    await info.context.read(catalog.catch_up)
+    if catalog.claim(claim_id) is None:
         raise ClaimNotFoundError("no such id", id=str(claim_id))
-    return _claim_changes(info, claim_id, _start(after))
+    return _claim_changes(info, claim_id, start)
 
 
 async def _claim_changes(
@@ -212,6 +231,9 @@ async def _claim_changes(
 ) -> AsyncGenerator[ClaimChange, None]:
     services = info.context.services
     async for entry in services.hub.follow(after):
+        if entry.stream_kind == "source" and services.catalog.position < entry.position:
+            # whom the claim cites, as of at least this event
+            await info.context.read(services.catalog.catch_up)
         cited = entry.stream_kind == "source" and claim_id in set(
             services.catalog.citing(entry.stream_id)
         )

@@ -406,7 +406,7 @@ class Subscription:
         id: strawberry.ID,
         after: Position | None = None,
     ) -> AsyncGenerator[ClaimChange, None]:
-        return follow_claim(info, expect_id(id, "Claim"), after)
+        return await follow_claim(info, expect_id(id, "Claim"), after)
 
 
 class LedgerSchema(strawberry.Schema):

@@ -311,5 +311,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
         server_header=False,
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_interval,
+        # Feed messages are a few hundred bytes: compressing each one for
+        # each subscriber costs more than the bytes it saves.
+        ws_per_message_deflate=False,
+        # Open subscriptions (an SSE stream never ends by itself) must not
+        # hold a stopping server for ever.
+        timeout_graceful_shutdown=5,
     )
     LedgerServer(config, dev=settings.dev).run()

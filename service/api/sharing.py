@@ -66,27 +66,64 @@ def _read_by_selection(
     return names
 
 
+class _Shared:
+    """Stands for a per-event executor when the event's result is already
+    shared: graphql-core only calls ``execute_operation`` on it."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def execute_operation(self, serially: bool | None = None) -> Any:  # noqa: ARG002
+        return self.result
+
+
 class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+    _share_key: tuple[Any, ...] | None = None
+
+    def _key(self) -> tuple[Any, ...] | None:
+        """What a shared result is kept under; the same for every event of
+        one subscription, so it is worked out once (and copied with the
+        executor)."""
+        if self._share_key is None:
+            context = self.context_value
+            if not isinstance(context, Context):
+                return None
+            operation = self.operation
+            used = _read_by_selection(operation, self.fragments)
+            coerced = self.variable_values.coerced
+            variables = json.dumps(
+                {name: coerced.get(name) for name in sorted(used)},
+                sort_keys=True,
+                default=str,
+            )
+            self._share_key = ("result", id(operation), variables, context.can_read)
+        return self._share_key
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        shared = getattr(payload, "shared", None)
+        if isinstance(shared, dict):
+            key = self._key()
+            found = shared.get(key) if key is not None else None
+            if found is not None and found[0] is self.operation:
+                return _Shared(found[1])
+        return super().build_per_event_executor(payload)
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         shared = getattr(self.root_value, "shared", None)
-        context = self.context_value
         if serially is not False or not isinstance(shared, dict):
             return super().execute_operation(serially)
-        if not isinstance(context, Context):
+        key = self._key()
+        if key is None:
             return super().execute_operation(serially)
         operation = self.operation
-        used = _read_by_selection(operation, self.fragments)
-        coerced = self.variable_values.coerced
-        variables = json.dumps(
-            {name: coerced.get(name) for name in sorted(used)},
-            sort_keys=True,
-            default=str,
-        )
-        key = ("result", id(operation), variables, context.can_read)
         found = shared.get(key)
         if found is not None and found[0] is operation:
             return found[1]
         result = super().execute_operation(serially)
-        if not self.is_awaitable(result):
+        # Only a clean result is shared: an error may be this subscriber's
+        # own (its budget), and transports rewrite errors in place.
+        if not self.is_awaitable(result) and not getattr(result, "errors", None):
             shared[key] = (operation, result)
         return result

@@ -23,8 +23,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, M
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
@@ -34,6 +35,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    SubscribeMessage,
 )
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
@@ -56,17 +58,25 @@ class OpenStreams:
     def __init__(self) -> None:
         self.count = 0
 
+    def take(self, limit: int) -> bool:
+        """Take a slot, unless ``limit`` are taken; release it when done."""
+        if self.count >= limit:
+            return False
+        self.count += 1
+        return True
+
+    def release(self) -> None:
+        self.count -= 1
+
     @contextlib.contextmanager
     def held(self, limit: int) -> Iterator[bool]:
         """Hold one slot while the block runs; yields False past ``limit``."""
-        if self.count >= limit:
-            yield False
-            return
-        self.count += 1
+        admitted = self.take(limit)
         try:
-            yield True
+            yield admitted
         finally:
-            self.count -= 1
+            if admitted:
+                self.release()
 
 
 STREAMS = OpenStreams()
@@ -97,7 +107,9 @@ class LedgerWebSocket(ASGIWebSocketAdapter):
     async def send_json(self, message: Mapping[str, object]) -> None:
         timeout: float = getattr(self.view, "send_timeout", 30.0)
         try:
-            await asyncio.wait_for(super().send_json(message), timeout)
+            # A deadline on this task: wait_for would make a task per message.
+            async with asyncio.timeout(timeout):
+                await super().send_json(message)
         except TimeoutError:
             log.info("disconnecting a subscriber: %s", TOO_SLOW)
             self.too_slow.set()
@@ -137,6 +149,26 @@ class LedgerTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 serving.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await serving
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """Past the bound, the one more is refused with a code, as HTTP's are."""
+        limit = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and limit is not None
+            and len(self.operations) >= limit
+            and message["id"] not in self.operations
+        ):
+            error = GraphQLError(
+                f"This connection already carries {limit} subscriptions; "
+                "open another connection or complete one.",
+                extensions={"code": "TOO_MANY_SUBSCRIPTIONS"},
+            )
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         """Refuse a bad key here, once, with a reason; a good one (from the
@@ -192,6 +224,12 @@ class BoundedStream(StreamingResponse):
         super().__init__(*args, **kwargs)
         self._send_timeout = send_timeout
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            STREAMS.release()  # taken by streaming_response
+
     async def stream_response(self, send: Send) -> None:
         async def send_in_time(message: Any) -> None:
             await asyncio.wait_for(send(message), self._send_timeout)
@@ -208,21 +246,15 @@ async def streaming_response(
     status_code: int,
     headers: Mapping[str, str],
 ) -> Response:
-    if STREAMS.count >= settings.max_streams:
+    if not STREAMS.take(settings.max_streams):
         return Response(
             error_body(503, TOO_MANY),
             status_code=503,
             media_type="application/json",
             headers={"retry-after": "1"},
         )
-
-    async def counted() -> AsyncIterator[str]:
-        with STREAMS.held(settings.max_streams):
-            async for chunk in stream():
-                yield chunk
-
     return BoundedStream(
-        counted(),
+        stream(),
         status_code=status_code,
         headers=dict(headers),
         send_timeout=settings.stream_send_timeout,

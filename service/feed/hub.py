@@ -20,6 +20,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from service.feed.entries import EVERYTHING, EntryFilter, LogEntry
 from service.feed.log_reader import BATCH, LogReader
@@ -51,6 +52,11 @@ class LogHub:
         self.head = 0
         self._moved = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # The hub reads on a thread of its own, so live delivery never queues
+        # behind requests or catch-ups; these share the default pool, and at
+        # most two catch-up pages are read at once.
+        self._own = ThreadPoolExecutor(1, thread_name_prefix="claims-ledger-hub")
+        self._catching_up = asyncio.Semaphore(2)
 
     async def start(self) -> None:
         self.bell.bind()
@@ -63,12 +69,13 @@ class LogHub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._own.shutdown(wait=False)
 
     async def _follow(self) -> None:
         while True:
             try:
-                page = await asyncio.to_thread(
-                    self._reader.page, self.head, BATCH, EVERYTHING, BATCH
+                page = await asyncio.get_running_loop().run_in_executor(
+                    self._own, self._reader.page, self.head, BATCH, EVERYTHING, BATCH
                 )
             except Exception:
                 log.warning("reading the log failed; retrying", exc_info=True)
@@ -106,12 +113,21 @@ class LogHub:
     ) -> AsyncIterator[LogEntry]:
         """Every matching entry after ``after`` (None: from now on), in
         position order, each once, for as long as the caller iterates."""
+        # A new subscriber may know of writes the hub has not seen yet (made
+        # through another process): read the log now rather than at the poll.
+        self.bell.ring()
         position = self.head if after is None else after
         while True:
             if position < self.low:
-                page = await asyncio.to_thread(
-                    self._reader.page, position, BATCH, where
-                )
+                try:
+                    async with self._catching_up:
+                        page = await asyncio.to_thread(
+                            self._reader.page, position, BATCH, where
+                        )
+                except Exception:  # the store is down: wait, as _follow does
+                    log.warning("reading the log failed; retrying", exc_info=True)
+                    await asyncio.sleep(self._poll)
+                    continue
                 for entry in page.entries:
                     yield entry
                 # A page that reached the head ends at or past the hub's head

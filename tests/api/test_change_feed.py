@@ -264,6 +264,7 @@ def test_subscriptions_per_connection_are_bounded(server: Server) -> None:
 
     refused = asyncio.run(open_too_many())
     assert refused["id"] == str(limit)
+    assert codes_in(refused) == ["TOO_MANY_SUBSCRIPTIONS"]
 
 
 @pytest.mark.postgres
@@ -547,3 +548,76 @@ def test_a_subscription_over_the_read_budget_is_refused_before_it_runs(
     )
     answer = first_answer(server, query, {"id": claim})
     assert codes_in(answer) == ["QUERY_TOO_COSTLY"], answer
+
+
+def test_sse_streams_past_the_bound_are_turned_away_even_when_they_arrive_at_once(
+    tmp_path: Any,
+) -> None:
+    server = Server(db=tmp_path / "c.sqlite", env={"CLAIMS_MAX_STREAMS": "2"}).start()
+    body = {"query": EVENTS_AFTER, "operationName": "Follow", "variables": {"a": 0}}
+
+    async def open_many() -> list[int]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+
+            async def open_one() -> int:
+                request = http.build_request(
+                    "POST",
+                    "/graphql",
+                    json=body,
+                    headers={"Accept": "text/event-stream"},
+                )
+                response = await http.send(request, stream=True)
+                await asyncio.sleep(1)  # hold it open while the others arrive
+                await response.aclose()
+                return response.status_code
+
+            return list(await asyncio.gather(*(open_one() for _ in range(8))))
+
+    try:
+        statuses = asyncio.run(open_many())
+    finally:
+        server.stop()
+    assert sorted(statuses) == [200, 200] + [503] * 6
+
+
+def test_a_claim_written_through_another_instance_can_be_followed_at_once(
+    tmp_path: Any,
+) -> None:
+    """Two servers on one SQLite file: the second has not polled yet when a
+    subscriber asks it for the claim the first just recorded."""
+    db = tmp_path / "c.sqlite"
+    env = {"CLAIMS_FEED_POLL_INTERVAL": "30"}
+    first = Server(db=db, env=env).start()
+    second = Server(db=db, env={**env, "CLAIMS_LOAD_SEEDS": "0"}).start()
+    try:
+        with httpx.Client(base_url=first.url, timeout=30) as client:
+            body = gql(
+                client,
+                'mutation P { proposeClaim(input: {text: "Fresh"}) '
+                "{ position claim { id } } }",
+                key=EDITOR_KEY,
+            )
+        written = body["data"]["proposeClaim"]
+        query = (
+            "subscription Follow($id: ID!, $after: Position) "
+            "{ claimChanged(id: $id, after: $after) { position claim { version } } }"
+        )
+
+        async def follow() -> dict[str, Any]:
+            async with ws_events(
+                second.url,
+                after=written["position"] - 1,
+                query=query,
+                variables={"id": written["claim"]["id"]},
+            ) as changes:
+                async for payload in changes:
+                    return payload
+            raise AssertionError("no change")
+
+        payload = asyncio.run(asyncio.wait_for(follow(), 20))
+    finally:
+        first.stop()
+        second.stop()
+    assert "errors" not in payload, payload
+    change = payload["data"]["claimChanged"]
+    assert change == {"position": written["position"], "claim": {"version": 1}}
