@@ -248,9 +248,13 @@ async def _claim_changes(
         reading = await info.context.read(
             services.reader.claim, claim_id, basis, charge=info.context.charge
         )
-        if reading is not None:
-            yield ClaimChange(
-                position=Position(entry.position),
-                event=event_node(entry),
-                claim=ClaimNode(reading=reading),
-            )
+        if reading is None:
+            continue
+        source = str(entry.stream_id)
+        if cited and not any(source in stance.chain for stance in reading.stances):
+            continue  # the catalog knows of a citation the claim made only later
+        yield ClaimChange(
+            position=Position(entry.position),
+            event=event_node(entry),
+            claim=ClaimNode(reading=reading),
+        )

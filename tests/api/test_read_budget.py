@@ -463,13 +463,15 @@ def stance_on(claim: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def behind(
-    store: Store, tmp_path: Path
-) -> Iterator[tuple[httpx.Client, Store, Server]]:
+def behind(tmp_path: Path) -> Iterator[tuple[httpx.Client, Store, Server]]:
     """A running server, and its store, to write to behind the server's back
-    (as a second instance on the same store would): until it next reads, its
-    catalog prices documents on what it knew before."""
-    server = started(tmp_path / "claims.sqlite", store)
+    (as another process on the same file would): until it next reads, its
+    catalog prices documents on what it knew before. SQLite with the feed's
+    poll an hour apart: on PostgreSQL, NOTIFY tells the server at once, so
+    the window in which it prices on stale sizes is too short to test."""
+    store = Store.sqlite(tmp_path / "claims.sqlite")
+    env = {"CLAIMS_FEED_POLL_INTERVAL": "3600"}
+    server = Server(db=tmp_path / "claims.sqlite", env=env).start()
     try:
         with httpx.Client(base_url=server.url, timeout=60) as http:
             post(http, "{ position }")

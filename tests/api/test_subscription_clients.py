@@ -266,6 +266,7 @@ class NodeFollower:
             text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.taken: list[str] = []  # lines already looked at, in order
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -279,8 +280,8 @@ class NodeFollower:
             line = self.lines.get(timeout=WAIT)
         except queue.Empty:
             self.fail("printed no event")
+        self.taken.append(line)  # still one of everything it received
         event: dict[str, Any] = json.loads(line)
-        self.lines.put(line)  # still one of everything it received
         return event
 
     def running(self) -> bool:
@@ -295,7 +296,9 @@ class NodeFollower:
         self.reader.join(timeout=WAIT)
         if self.process.returncode != 0:
             self.fail(f"exited {self.process.returncode}")
-        lines = [self.lines.get_nowait() for _ in range(self.lines.qsize())]
+        lines = self.taken + [
+            self.lines.get_nowait() for _ in range(self.lines.qsize())
+        ]
         return [(e["position"], e["type"]) for e in map(json.loads, lines)]
 
     def fail(self, what: str) -> NoReturn:
