@@ -50,6 +50,16 @@ async def transport_ws(
         yield ws
 
 
+def _subscribe_payload(
+    query: str, after: int | None, variables: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "query": query,
+        "operationName": "Follow",
+        "variables": {"after": after, **(variables or {})},
+    }
+
+
 @asynccontextmanager
 async def ws_events(
     base_url: str,
@@ -65,11 +75,7 @@ async def ws_events(
                 {
                     "id": "1",
                     "type": "subscribe",
-                    "payload": {
-                        "query": query,
-                        "operationName": "Follow",
-                        "variables": {"after": after, **(variables or {})},
-                    },
+                    "payload": _subscribe_payload(query, after, variables),
                 }
             )
         )
@@ -97,11 +103,7 @@ async def sse_events(
     headers = {"Accept": "text/event-stream"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    body = {
-        "query": query,
-        "operationName": "Follow",
-        "variables": {"after": after, **(variables or {})},
-    }
+    body = _subscribe_payload(query, after, variables)
     async with (
         httpx.AsyncClient(base_url=base_url, timeout=30) as http,
         http.stream("POST", "/graphql", json=body, headers=headers) as response,

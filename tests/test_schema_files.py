@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
@@ -30,6 +29,7 @@ from service.domain.ids import claim_id_for, source_id_for
 from service.domain.source import SourceChanges
 from service.domain.values import LinkKind, Period, StanceKind
 from service.export import event_classes, event_type_name, rendered_files
+from service.feed.entries import event_data
 from service.readings import ENVELOPE
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
@@ -50,17 +50,6 @@ def test_every_event_schema_file_matches_the_code() -> None:
         if p.is_file()
     }
     assert on_disk == expected, "schema/ is stale: run `claims-ledger export-schema`"
-
-
-def stored_form(event: Any) -> dict[str, Any]:
-    """An event's fields as JSON, the way integrators will receive them."""
-    parsed: dict[str, Any] = json.loads(
-        json.dumps(
-            vars(event),
-            default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v),
-        )
-    )
-    return parsed
 
 
 def exercise_every_event_type(ledger: ClaimsLedger) -> None:
@@ -160,7 +149,7 @@ def test_every_stored_event_validates_against_its_schema(
         name = event_type_name(type(event))
         file = SCHEMA_DIR / "events" / f"{name}.json"
         jsonschema.validate(
-            stored_form(event),
+            event_data(event),
             json.loads(file.read_text()),
             format_checker=jsonschema.FormatChecker(),
         )
@@ -170,7 +159,7 @@ def test_every_stored_event_validates_against_its_schema(
 
 def test_event_schemas_reject_a_missing_actor(seeded: ClaimsLedger) -> None:
     (notification,) = seeded.recorder.select_notifications(start=1, limit=1)
-    event = stored_form(seeded.mapper.to_domain_event(notification))
+    event = event_data(seeded.mapper.to_domain_event(notification))
     del event["actor"]
     file = SCHEMA_DIR / "events" / "Source.Registered.json"
     with pytest.raises(jsonschema.ValidationError, match="actor"):

@@ -20,7 +20,6 @@ from eventsourcing.utils import get_topic
 
 from service.domain.claim import Claim
 from service.domain.errors import InvalidInputError
-from service.domain.recording import LedgerEvent
 from service.domain.source import Source
 from service.export import event_classes, event_type_name
 
@@ -54,7 +53,7 @@ class LogEntry:
         return f"{self.stream_id}/{self.version}"
 
 
-def event_data(event: LedgerEvent) -> dict[str, Any]:
+def event_data(event: object) -> dict[str, Any]:
     """An event's fields as JSON values, as schema/events/ describes them."""
     data: dict[str, Any] = json.loads(
         json.dumps(
