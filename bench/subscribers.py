@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import multiprocessing
@@ -132,6 +133,10 @@ async def _group(url: str, count: int, deflate: bool, pipe: Connection) -> None:
             return await open_subscription(url, SUBSCRIBE, {}, deflate)
 
     sockets = await asyncio.gather(*(open_one() for _ in range(count)))
+    # The sockets live to the end: keep them out of the collector's full
+    # sweeps, which would pause every reader here and count as latency.
+    gc.collect()
+    gc.freeze()
     received: list[list[tuple[float, str | bytes]]] = [[] for _ in sockets]
 
     async def read(ws: ClientConnection, into: list[tuple[float, str | bytes]]) -> None:
@@ -281,6 +286,7 @@ class FanOut:
     out_of_order: int
     unexpected: int
     complete: int  # subscribers that got every event once, in order
+    slowest: list[tuple[int, float, float]]  # (write's number, first, last ms)
     server_cpu: float = 0.0  # ms per write, from the first write to the last delivery
     client_cpu: list[float] = field(default_factory=list)  # the same, per client
 
@@ -354,6 +360,11 @@ def tally(
             ms = (t - sent[p]) * 1000
             latencies.append(ms)
             per_event[p].append(ms)
+    number = {w.position: i for i, w in enumerate(written, 1)}
+    slowest = sorted(
+        ((number[p], min(v), max(v)) for p, v in per_event.items() if v),
+        key=lambda worst: -worst[2],
+    )[:3]
     return FanOut(
         subscribers=count,
         latencies=sorted(latencies),
@@ -366,6 +377,7 @@ def tally(
         out_of_order=out_of_order,
         unexpected=unexpected,
         complete=complete,
+        slowest=slowest,
     )
 
 
@@ -396,6 +408,8 @@ def report_fan_out(result: FanOut, base: FanOut | None) -> None:
     print(f"  first delivery of each: {spread(result.first)}")
     print(f"  last delivery of each:  {spread(result.last)}")
     print(f"  write round trip ms:    {spread(result.writes)}")
+    worst = ", ".join(f"#{n} {a:.0f}-{b:.0f}" for n, a, b in result.slowest)
+    print(f"  slowest writes, first-last delivery ms: {worst}")
     clients = " + ".join(f"{c:.1f}" for c in result.client_cpu)
     print(
         f"  CPU per write, ms:      server {result.server_cpu:.1f}, "

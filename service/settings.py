@@ -102,6 +102,9 @@ class Settings:
     # A subscriber that takes longer than this to accept one message is too
     # slow: it is disconnected, and resumes from the last position it saw.
     stream_send_timeout: float = 30.0
+    # Events queued for one live WebSocket subscriber; past it, the subscriber
+    # reads the log itself until it has caught up (service.api.fanout).
+    live_backlog: int = 1000
     # WebSocket pings, so a peer that vanished is noticed (and closed) within
     # about twice this.
     ws_ping_interval: float = 20.0
@@ -289,6 +292,7 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
         stream_send_timeout=_seconds(
             env, "CLAIMS_STREAM_SEND_TIMEOUT", defaults.stream_send_timeout
         ),
+        live_backlog=_count(env, "CLAIMS_LIVE_BACKLOG", defaults.live_backlog),
         ws_ping_interval=_seconds(
             env, "CLAIMS_WS_PING_INTERVAL", defaults.ws_ping_interval
         ),

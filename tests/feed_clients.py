@@ -50,7 +50,7 @@ async def transport_ws(
         yield ws
 
 
-def _subscribe_payload(
+def subscribe_payload(
     query: str, after: int | None, variables: dict[str, Any] | None
 ) -> dict[str, Any]:
     return {
@@ -75,7 +75,7 @@ async def ws_events(
                 {
                     "id": "1",
                     "type": "subscribe",
-                    "payload": _subscribe_payload(query, after, variables),
+                    "payload": subscribe_payload(query, after, variables),
                 }
             )
         )
@@ -103,7 +103,7 @@ async def sse_events(
     headers = {"Accept": "text/event-stream"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    body = _subscribe_payload(query, after, variables)
+    body = subscribe_payload(query, after, variables)
     async with (
         httpx.AsyncClient(base_url=base_url, timeout=30) as http,
         http.stream("POST", "/graphql", json=body, headers=headers) as response,

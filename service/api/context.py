@@ -73,6 +73,10 @@ class Context:
     writes: list[dict[str, Any]] = field(default_factory=list)
     # errors an extension refused the operation with before it ran (see refuse)
     refusal: list[GraphQLError] | None = None
+    # what service.api.cost estimated the operation would read
+    estimated_cost: int | None = None
+    # a subscription's executor (service.api.sharing.SharedEventExecution)
+    subscription: Any = None
 
     def __post_init__(self) -> None:
         self.budget = Budget(self.services.settings.max_reads_per_request)
@@ -81,7 +85,9 @@ class Context:
         """A fresh context for one operation on a connection that carries
         several (a WebSocket): its own budget, writes and refusal, the
         connection's principal."""
-        return replace(self, writes=[], refusal=None)
+        return replace(
+            self, writes=[], refusal=None, estimated_cost=None, subscription=None
+        )
 
     def raise_if_refused(self) -> None:
         """Subscriptions start their stream even when an extension refused the

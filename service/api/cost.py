@@ -320,7 +320,7 @@ def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
                     if isinstance(d, FragmentDefinitionNode)
                 }
                 catalog = request.services.catalog
-                self.estimated = estimate(
+                self.estimated = request.estimated_cost = estimate(
                     context.schema._schema,
                     operation,
                     fragments,
@@ -351,9 +351,21 @@ def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
             request = self.execution_context.context
             if self.estimated is None or not isinstance(request, Context):
                 return {}
-            spent = request.budget.spent
-            return {
-                "cost": {"estimated": self.estimated, "spent": spent, "limit": limit}
-            }
+            return cost_report(request)
 
     return CostEstimate
+
+
+def cost_report(request: Context) -> dict[str, Any]:
+    """What an answer says of its cost, under ``extensions``: the estimate
+    made before it ran, what it spent, and the limit."""
+    if request.estimated_cost is None:
+        return {}
+    budget = request.budget
+    return {
+        "cost": {
+            "estimated": request.estimated_cost,
+            "spent": budget.spent,
+            "limit": budget.limit,
+        }
+    }

@@ -14,6 +14,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from service.api.context import Info
+from service.api.fanout import current_outlet
 from service.api.ids import expect_id, global_id
 from service.api.types import ClaimNode, Position
 from service.domain.errors import ClaimNotFoundError, InvalidInputError
@@ -205,8 +206,24 @@ def follow_events(
 async def _events(
     info: Info, after: int | None, where: EntryFilter
 ) -> AsyncGenerator[EventNode, None]:
-    async for entry in info.context.services.hub.follow(after, where):
-        yield event_node(entry)
+    """What the subscriber missed, event by event; then, over WebSocket, the
+    live events through the hub's fan-out (service.api.fanout), and back to
+    the log whenever it falls behind."""
+    hub = info.context.services.hub
+    outlet = current_outlet()
+    position = after
+    while True:
+        live = outlet.live(info.context, where, event_node) if outlet else None
+        tap = live.tap if live is not None else None
+        async for entry in hub.follow(position, where, tap):
+            position = entry.position
+            yield event_node(entry)
+        if live is None or tap is None:
+            return
+        try:
+            position = await live.deliver()
+        finally:
+            hub.leave(tap)
 
 
 async def follow_claim(

@@ -20,6 +20,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     OperationDefinitionNode,
+    OperationType,
     VariableNode,
     Visitor,
     visit,
@@ -82,7 +83,19 @@ class _Shared:
 class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
     _share_key: tuple[Any, ...] | None = None
 
-    def _key(self) -> tuple[Any, ...] | None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """A subscription's executor is kept on its context: the live fan-out
+        (service.api.fanout) renders events with it. Per-event executors are
+        copies and do not pass here."""
+        super().__init__(*args, **kwargs)
+        context = self.context_value
+        if (
+            isinstance(context, Context)
+            and self.operation.operation is OperationType.SUBSCRIPTION
+        ):
+            context.subscription = self
+
+    def share_key(self) -> tuple[Any, ...] | None:
         """What a shared result is kept under; the same for every event of
         one subscription, so it is worked out once (and copied with the
         executor)."""
@@ -104,7 +117,7 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
     def build_per_event_executor(self, payload: Any) -> Any:
         shared = getattr(payload, "shared", None)
         if isinstance(shared, dict):
-            key = self._key()
+            key = self.share_key()
             found = shared.get(key) if key is not None else None
             if found is not None and found[0] is self.operation:
                 return _Shared(found[1])
@@ -114,7 +127,7 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
         shared = getattr(self.root_value, "shared", None)
         if serially is not False or not isinstance(shared, dict):
             return super().execute_operation(serially)
-        key = self._key()
+        key = self.share_key()
         if key is None:
             return super().execute_operation(serially)
         operation = self.operation

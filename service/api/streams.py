@@ -19,14 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+)
 from typing import Any
 
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -41,6 +48,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from service.api.context import Context
 from service.api.errors import classify
+from service.api.fanout import outlet_for
 from service.api.http_errors import error_body
 from service.api.keys import keys_in, principal_for
 from service.settings import Settings
@@ -105,11 +113,22 @@ class LedgerWebSocket(ASGIWebSocketAdapter):
             yield message
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        await self._in_time(super().send_json(message))
+
+    async def send_text_in_time(self, text: str) -> None:
+        """A frame already encoded (service.api.fanout), under the same
+        deadline as every other message."""
+        try:
+            await self._in_time(self.ws.send_text(text))
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+    async def _in_time(self, sending: Coroutine[Any, Any, None]) -> None:
         timeout: float = getattr(self.view, "send_timeout", 30.0)
         try:
             # A deadline on this task: wait_for would make a task per message.
             async with asyncio.timeout(timeout):
-                await super().send_json(message)
+                await sending
         except TimeoutError:
             log.info("disconnecting a subscriber: %s", TOO_SLOW)
             self.too_slow.set()
@@ -187,6 +206,14 @@ class LedgerTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             context.principal = principal
             context.key_refused = False
         await super().handle_connection_init(message)
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """The operation's ``events`` subscription may write its live frames
+        to this socket itself (service.api.fanout)."""
+        websocket = self.websocket
+        assert isinstance(websocket, LedgerWebSocket)  # noqa: S101 - the view's class
+        with outlet_for(websocket, operation.id):
+            await super().run_operation(operation)
 
     async def _send_result_stream(
         self, operation: Operation[Context, None], result_source: Any

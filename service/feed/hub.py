@@ -7,6 +7,12 @@ wait: the window holds every ledger event above ``low``, so the step from
 replay to live can neither skip nor repeat one. The other consumers (the
 catalog today, persistent views next) are told each time the head moves.
 
+A subscriber that reaches the head may hand the hub a ``LiveTap`` instead of
+waiting: from then on the hub itself renders each new entry once per group of
+taps that want the same rendering, and hands the result to every tap in the
+group. That is how a thousand subscribers cost one rendering per event, not a
+thousand (service.api.fanout renders and sends).
+
 Nothing here grows with the number of subscribers or how slow they are: a
 subscriber that falls behind the window reads the store again, at its own
 pace, and the window's size is fixed.
@@ -19,8 +25,10 @@ import bisect
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 from service.feed.entries import EVERYTHING, EntryFilter, LogEntry
 from service.feed.log_reader import BATCH, LogReader
@@ -29,6 +37,20 @@ from service.feed.wakeup import Bell
 log = logging.getLogger("claims_ledger.feed")
 
 OnAdvance = Callable[[int], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class LiveTap:
+    """A live subscriber the hub serves itself: every entry above
+    ``position`` that ``where`` matches is rendered once for the whole
+    ``group`` and handed to ``deliver``; ``deliver(entry, None)`` says the
+    entry could not be rendered. ``deliver`` must not block: it queues."""
+
+    where: EntryFilter
+    group: Hashable
+    render: Callable[[LogEntry], Awaitable[Any]]
+    deliver: Callable[[LogEntry, Any], None]
+    position: int = 0
 
 
 class LogHub:
@@ -57,6 +79,7 @@ class LogHub:
         # most two catch-up pages are read at once.
         self._own = ThreadPoolExecutor(1, thread_name_prefix="claims-ledger-hub")
         self._catching_up = asyncio.Semaphore(2)
+        self._taps: dict[Hashable, list[LiveTap]] = {}
 
     async def start(self) -> None:
         self.bell.bind()
@@ -83,6 +106,7 @@ class LogHub:
                 continue
             if page.end > self.head:
                 self._take(page.entries, page.end)
+                await self._fan_out(page.entries)
                 for consumer in self._on_advance:
                     try:
                         await consumer(self.head)
@@ -103,16 +127,58 @@ class LogHub:
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
 
+    async def _fan_out(self, entries: list[LogEntry]) -> None:
+        """Each new entry, rendered once per group, to every tap that wants
+        it. A tap that joined while this ran joined at the new head, past
+        these entries, and its position says so."""
+        for group in list(self._taps.values()):
+            for entry in entries:
+                takers = [
+                    tap
+                    for tap in group
+                    if tap.position < entry.position and tap.where.matches(entry)
+                ]
+                if not takers:
+                    continue
+                try:
+                    rendered = await takers[0].render(entry)
+                except Exception:
+                    log.exception("rendering an event for live subscribers failed")
+                    rendered = None
+                for tap in takers:
+                    tap.deliver(entry, rendered)
+            for tap in group:
+                tap.position = max(tap.position, self.head)
+
+    def join(self, tap: LiveTap) -> None:
+        self._taps.setdefault(tap.group, []).append(tap)
+
+    def leave(self, tap: LiveTap) -> None:
+        group = self._taps.get(tap.group)
+        if group is not None and tap in group:
+            group.remove(tap)
+            if not group:
+                del self._taps[tap.group]
+
+    @property
+    def live_taps(self) -> int:
+        return sum(len(group) for group in self._taps.values())
+
     def _since(self, position: int) -> list[LogEntry]:
         """Window entries above ``position`` (which must be at least ``low``)."""
         start = bisect.bisect_right(self._positions, position)
         return [self._window[i] for i in range(start, len(self._window))]
 
     async def follow(
-        self, after: int | None, where: EntryFilter = EVERYTHING
+        self,
+        after: int | None,
+        where: EntryFilter = EVERYTHING,
+        tap: LiveTap | None = None,
     ) -> AsyncIterator[LogEntry]:
         """Every matching entry after ``after`` (None: from now on), in
-        position order, each once, for as long as the caller iterates."""
+        position order, each once, for as long as the caller iterates; or,
+        given a ``tap``, until the head is reached: the tap then joins at
+        that position (the caller leaves it) and the iteration ends."""
         # A new subscriber may know of writes the hub has not seen yet (made
         # through another process): read the log now rather than at the poll.
         self.bell.ring()
@@ -134,6 +200,10 @@ class LogHub:
                 # when it began, so the next step reads the window.
                 position = page.end
                 continue
+            if self.head <= position and tap is not None:
+                tap.position = position
+                self.join(tap)
+                return
             if self.head <= position:
                 moved = self._moved
                 await moved.wait()

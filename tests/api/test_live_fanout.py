@@ -1,0 +1,216 @@
+"""Live subscribers over WebSocket are served by one rendering per event and
+document (service.api.fanout): each still receives what the log says, in
+order, exactly once, in the same shape as a replay gives, and one that falls
+behind its queue reads the log itself without losing or repeating a thing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from service.application import ClaimsLedger
+from service.domain.claim import Claim
+from service.domain.recording import acting_as
+from service.domain.values import Period
+from service.settings import Settings
+from tests.api.test_change_feed import propose, whole_log
+from tests.conftest import BACKENDS, postgres_schema
+from tests.fakes import Server
+from tests.feed_clients import (
+    positions_until,
+    subscribe_payload,
+    transport_ws,
+    ws_events,
+)
+
+SHORT = "subscription Follow($after: Position) { events(after: $after) { position } }"
+LONG = (
+    "subscription Follow($after: Position, $filter: EventFilter) "
+    "{ events(after: $after, filter: $filter) { position type streamId version } }"
+)
+FULL = (
+    "subscription Follow($after: Position) { events(after: $after) "
+    "{ position eventId type streamKind streamId version actor recordedAt reason "
+    "data cloudEvent } }"
+)
+
+
+def subscribe_message(
+    op: str, query: str, after: int, variables: dict[str, Any] | None = None
+) -> str:
+    payload = subscribe_payload(query, after, variables)
+    return json.dumps({"id": op, "type": "subscribe", "payload": payload})
+
+
+def test_many_live_subscribers_each_get_every_event_once_in_order(
+    server: Server, client: httpx.Client
+) -> None:
+    """Subscribers with the same document share one rendering; different
+    documents and filters among them change nothing of what each receives."""
+    start = whole_log(client)[-1]["position"]
+    proposed = {"types": ["Claim.Proposed"]}
+
+    async def follow() -> tuple[dict[str, list[int]], list[int]]:
+        received: dict[str, list[int]] = {}
+        async with transport_ws(server.url) as shared_socket:
+            # Three operations on one socket, with two documents and a filter.
+            await shared_socket.send(subscribe_message("a", SHORT, start))
+            await shared_socket.send(subscribe_message("b", LONG, start))
+            await shared_socket.send(
+                subscribe_message("c", LONG, start, {"filter": proposed})
+            )
+            async with (
+                ws_events(server.url, after=start, query=SHORT) as d,
+                ws_events(server.url, after=start, query=LONG) as e,
+                ws_events(
+                    server.url, after=start, query=LONG, variables={"filter": proposed}
+                ) as f,
+            ):
+                await asyncio.sleep(0.3)  # every subscriber is live, at the head
+                written = [
+                    await asyncio.to_thread(propose, client, f"Fanned out {i}")
+                    for i in range(12)
+                ]
+                head = written[-1]
+                for name, payloads in (("d", d), ("e", e), ("f", f)):
+                    received[name] = await positions_until(
+                        payloads, lambda seen: seen[-1] >= head
+                    )
+                by_op: dict[str, list[int]] = {"a": [], "b": [], "c": []}
+                while any(not seen or seen[-1] < head for seen in by_op.values()):
+                    message = json.loads(
+                        await asyncio.wait_for(shared_socket.recv(), 20)
+                    )
+                    assert message["type"] == "next", message
+                    by_op[message["id"]].append(
+                        message["payload"]["data"]["events"]["position"]
+                    )
+                received.update(by_op)
+        return received, written
+
+    received, written = asyncio.run(follow())
+    everything = [n["position"] for n in whole_log(client, after=start)]
+    only_proposed = [
+        n["position"] for n in whole_log(client, after=start, filter=proposed)
+    ]
+    assert set(written) <= set(only_proposed)
+    for name in "abde":
+        assert received[name] == everything, name
+    for name in "cf":
+        assert received[name] == only_proposed, name
+
+
+def test_a_live_event_reads_exactly_as_a_replayed_one(
+    server: Server, client: httpx.Client
+) -> None:
+    """The same events, received live by one subscriber and replayed from
+    the log by another, are the same payloads, field for field."""
+    start = whole_log(client)[-1]["position"]
+
+    async def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with ws_events(server.url, after=None, query=FULL) as live:
+            await asyncio.sleep(0.3)
+            written = [
+                await asyncio.to_thread(propose, client, f"Live and replayed {i}")
+                for i in range(3)
+            ]
+            live_payloads = await _payloads_until(live, written[-1])
+        # a window-sized log behind it: this one replays every event
+        async with ws_events(server.url, after=start, query=FULL) as replay:
+            replayed = await _payloads_until(replay, written[-1])
+        return live_payloads, replayed
+
+    live_payloads, replayed = asyncio.run(both())
+    assert live_payloads
+    assert live_payloads == replayed[-len(live_payloads) :]
+
+
+async def _payloads_until(payloads: Any, last: int) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    async def collect() -> None:
+        async for payload in payloads:
+            seen.append(payload)
+            if payload["data"]["events"]["position"] >= last:
+                return
+
+    await asyncio.wait_for(collect(), 20)
+    return seen
+
+
+@pytest.fixture(params=BACKENDS)
+def backlog_of_two(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Server, Settings]]:
+    """A server whose live subscribers may queue two events, and that looks
+    at the log every two seconds for writes it was not told of."""
+    db = tmp_path / "claims.sqlite"
+    env = {"CLAIMS_LIVE_BACKLOG": "2", "CLAIMS_FEED_POLL_INTERVAL": "2"}
+    if request.param == "sqlite":
+        server = Server(db=db, env=env).start()
+        try:
+            yield server, Settings(db_path=str(db))
+        finally:
+            server.stop()
+        return
+    with postgres_schema() as url:
+        server = Server(db=db, env={**env, "CLAIMS_DATABASE_URL": url}).start()
+        try:
+            yield server, Settings(database_url=url)
+        finally:
+            server.stop()
+
+
+def save_in_one_transaction(settings: Settings, count: int) -> None:
+    """``count`` claims committed at once by another process's ledger: the
+    server finds them all in one read of the log."""
+    ledger = ClaimsLedger(env=settings.ledger_env())
+    try:
+        with acting_as("bulk"):
+            claims = [
+                Claim.propose(
+                    id=uuid4(),
+                    key=None,
+                    text=f"Bulk claim {i}.",
+                    about=("bulk",),
+                    occurred=Period.unknown(),
+                )
+                for i in range(count)
+            ]
+        ledger.save(*claims)
+    finally:
+        ledger.close()
+
+
+def test_a_live_subscriber_behind_its_backlog_reads_the_log_and_misses_nothing(
+    backlog_of_two: tuple[Server, Settings],
+) -> None:
+    server, settings = backlog_of_two
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        start = whole_log(client)[-1]["position"]
+
+        async def follow() -> list[int]:
+            async with ws_events(server.url, after=None) as live:
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(save_in_one_transaction, settings, 30)
+                first_burst_end = await asyncio.to_thread(
+                    lambda: whole_log(client, after=start)[-1]["position"]
+                )
+                # live again after the burst: the next write comes straight through
+                later = await asyncio.to_thread(propose, client, "After the burst")
+                return await positions_until(
+                    live, lambda seen: seen[-1] >= max(later, first_burst_end)
+                )
+
+        received = asyncio.run(follow())
+        everything = [n["position"] for n in whole_log(client, after=start)]
+    assert received == everything
+    assert len(everything) >= 31
+    assert server.log_lines_with("reads the log from position")
