@@ -1,5 +1,9 @@
 """Composition root: builds the ledger, its catalog, reader and feed from
-settings, and starts and stops what runs beside requests."""
+settings, and starts and stops what runs beside requests.
+
+One follower of the log (service.feed.hub) brings the catalog up as the log
+grows; readers read it where it is, and a write waits for it to reach the
+write's position before answering (service.api.schema)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from service.application import ClaimsLedger
 from service.catalog import Catalog
 from service.feed.hub import LogHub
 from service.feed.log_reader import LogReader
+from service.feed.progress import Progress
 from service.feed.wakeup import PostgresListener
 from service.readings import Reader
 from service.seeding import SeedReport, load_seeds
@@ -26,6 +31,7 @@ class Services:
     reader: Reader
     log: LogReader
     hub: LogHub
+    reads: Progress  # the position the catalog, which readers read, reflects
     listener: PostgresListener | None = None
     seeded: SeedReport | None = None  # what loading the seeds at start recorded
 
@@ -42,11 +48,11 @@ def assemble(
 ) -> Services:
     """Everything that reads the ledger, around an open ledger. Blocking."""
     catalog = Catalog(ledger)
-    catalog.catch_up()
+    reads = Progress(catalog.catch_up())
     log = LogReader(ledger)
 
     async def advance_catalog(position: int) -> None:  # noqa: ARG001 - reads its own
-        await asyncio.to_thread(catalog.catch_up)
+        reads.advance(await asyncio.to_thread(catalog.catch_up))
 
     hub = LogHub(
         log,
@@ -60,8 +66,9 @@ def assemble(
         if isinstance(recorder, PostgresApplicationRecorder)
         else None
     )
+    reader = Reader(ledger, catalog, followed=True)
     return Services(
-        settings, ledger, catalog, Reader(ledger, catalog), log, hub, listener, seeded
+        settings, ledger, catalog, reader, log, hub, reads, listener, seeded
     )
 
 

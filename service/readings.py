@@ -166,9 +166,19 @@ def decode_cursor(cursor: str) -> int:
 
 
 class Reader:
-    def __init__(self, ledger: ClaimsLedger, catalog: Catalog) -> None:
+    def __init__(
+        self, ledger: ClaimsLedger, catalog: Catalog, *, followed: bool = False
+    ) -> None:
+        """``followed``: something else (the service's follower of the log)
+        brings the catalog up as the log grows, and a read takes it where it
+        is; otherwise (scripts, tests) each read first brings it up itself."""
         self.ledger = ledger
         self.catalog = catalog
+        self._followed = followed
+
+    def _position(self) -> int:
+        """The position the catalog reflects, as this read will see it."""
+        return self.catalog.position if self._followed else self.catalog.catch_up()
 
     def claim(
         self,
@@ -188,7 +198,7 @@ class Reader:
                 "read at a version or at a recorded time, not both", field="basis"
             )
         charge(1)
-        position = self.catalog.catch_up()
+        position = self._position()
         current = self.catalog.claim(claim_id)
         if current is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
@@ -289,7 +299,7 @@ class Reader:
         every claim in the catalog (in memory, ``scan_units``), so it is
         charged for all of them, before it judges any."""
         charge(1)
-        position = self.catalog.catch_up()
+        position = self._position()
         sources = self._sources(None)
         start = decode_cursor(after) + 1 if after else 0
         basis = Basis(reported=reported)
@@ -309,11 +319,11 @@ class Reader:
         return Page(items, len(claims), end_cursor, len(page) > first, position)
 
     def sources(self) -> list[Source]:
-        self.catalog.catch_up()
+        self._position()
         return self.catalog.sources()
 
     def source(self, source_id: UUID) -> Source | None:
-        self.catalog.catch_up()
+        self._position()
         return self.catalog.source(source_id)
 
     def statements_of(
@@ -323,7 +333,7 @@ class Reader:
         at a basis: one pass over the claims that cite it (a replay of each
         at a past recorded time), and one reading per claim found."""
         charge(1)
-        position = self.catalog.catch_up()
+        position = self._position()
         at = basis.recorded_at
         wanted = str(source_id)
         citing = [c for c in self.catalog.citing(source_id) if self._recorded_by(c, at)]
@@ -352,7 +362,7 @@ class Reader:
         """Every event of a claim with what it changed, oldest first; up to a
         version for a reading at a past basis (nothing after it is known).
         A replay of the whole stream, with the events' positions."""
-        self.catalog.catch_up()
+        self._position()
         charge(replay_units(self._version(claim_id)))
         entries = []
         state: Claim | None = None
@@ -382,7 +392,7 @@ class Reader:
         """What changed between two versions, both at most ``latest`` (the
         claim's version at the reading's basis; default now). One replay, of
         the events up to ``to_version``."""
-        self.catalog.catch_up()
+        self._position()
         current = self.catalog.claim(claim_id)
         if current is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))

@@ -19,6 +19,9 @@ from service.settings import ApiKey, Role
 T = TypeVar("T")
 
 COSTLY = "QUERY_TOO_COSTLY"
+SEEN_WITHIN = 2.0
+"""Seconds to wait for the follower of the log to bring the catalog to a
+position before bringing it up directly."""
 
 
 def too_costly(message: str, **details: int) -> GraphQLError:
@@ -109,6 +112,14 @@ class Context:
         and alias limits bound a document's shape, not how many claims a list
         multiplies its fields by."""
         self.budget.charge(units)
+
+    async def reads_reach(self, position: int) -> None:
+        """Until what readers read (the catalog) reflects ``position``: the
+        follower of the log brings it there; should it not within
+        ``SEEN_WITHIN`` seconds (stuck, or the store slow), bring it up here."""
+        services = self.services
+        if not await services.reads.reached(position, SEEN_WITHIN):
+            await run_in_threadpool(services.catalog.catch_up)
 
     async def read(
         self, fn: Callable[..., T], *args: Any, units: int = 0, **kwargs: Any

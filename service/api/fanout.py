@@ -10,6 +10,10 @@ its variables and their read access (the key service.api.sharing already
 computes), and every member's task only wraps the encoded payload in its own
 ``next`` frame and writes it.
 
+What a subscriber missed before it reached the head is rendered the same
+way, by its own task, and written the same way, so a replay pays neither
+strawberry's per-result path nor a second encoding either.
+
 A member's queue is bounded (``Settings.live_backlog``). A member whose queue
 fills leaves the hub and goes back to reading the log itself from the last
 event it queued, then taps in again at the head: a burst never disconnects
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from service.api.cost import cost_report
 from service.api.errors import classify
 from service.feed.entries import EntryFilter, LogEntry
-from service.feed.hub import LiveTap
+from service.feed.hub import LiveTap, LogHub
 
 if TYPE_CHECKING:
     from service.api.context import Context
@@ -52,10 +56,10 @@ class Outlet:
         operation = json.dumps(operation_id)
         self._frame_start = f'{{"id":{operation},"type":"next","payload":{{'
 
-    def live(
+    def direct_feed(
         self, context: Context, where: EntryFilter, root: Callable[[LogEntry], Any]
-    ) -> Backlog | None:
-        """A live member for this operation's subscription, whose events are
+    ) -> DirectFeed | None:
+        """The feed for this operation's subscription, whose events are
         ``root(entry)``; None when its result cannot be shared (it then stays
         on the per-subscriber path)."""
         executor = context.subscription
@@ -63,7 +67,7 @@ class Outlet:
         if executor is None or key is None:
             return None
         limit = context.services.settings.live_backlog
-        return Backlog(self, context, executor, key, where, root, limit)
+        return DirectFeed(self, context, executor, key, where, root, limit)
 
     async def send(self, payload: str, own: str) -> None:
         """``payload``: the shared members of a ``next`` payload, encoded;
@@ -88,7 +92,7 @@ def current_outlet() -> Outlet | None:
     return _OUTLET.get()
 
 
-class Backlog:
+class DirectFeed:
     """A live member: its tap in the hub and the frames queued for it."""
 
     def __init__(
@@ -110,6 +114,8 @@ class Backlog:
         self._frames: deque[str] = deque()
         self._ready = asyncio.Event()
         self._resume_after: int | None = None
+        self._why = ""
+        self._live = False
         self._reported: dict[str, Any] = {}
         self._reported_json = ""
 
@@ -118,7 +124,7 @@ class Backlog:
         whole group, with the event as the root value."""
         executor = self._executor.build_per_event_executor(self._root(entry))
         result = executor.execute_operation(False)
-        if executor.is_awaitable(result):
+        if self._executor.is_awaitable(result):
             result = await result
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
@@ -139,20 +145,45 @@ class Backlog:
         return self._reported_json
 
     def _queue(self, entry: LogEntry, payload: str | None) -> None:
-        if self._resume_after is not None:
+        if not self._live or self._resume_after is not None:
             return
         if payload is None or len(self._frames) >= self._limit:
             # Everything before this entry is queued or not wanted: the
             # subscriber reads the log itself from here.
             self._resume_after = entry.position - 1
+            self._why = (
+                "it could not be rendered for its group"
+                if payload is None
+                else f"more than {self._limit} events were queued for it"
+            )
         else:
             self._frames.append(payload)
         self._ready.set()
 
-    async def deliver(self) -> int:
+    async def follow(self, hub: LogHub, after: int | None) -> None:
+        """Write every event after ``after`` (None: from now on) to the
+        socket, for as long as the operation runs: what the subscriber
+        missed, rendered here one by one; then, from the head, what the hub
+        renders for the whole group; back to the log when the queue fills."""
+        where = self.tap.where
+        position = after
+        while True:
+            async for entry in hub.follow(position, where, self.tap):
+                await self._outlet.send(await self._render(entry), self._own())
+            # The tap joined at the head just now, with no await since: the
+            # hub has queued nothing for it yet.
+            self._live = True
+            try:
+                position = await self._deliver()
+            finally:
+                self._live = False
+                hub.leave(self.tap)
+            self._resume_after = None
+
+    async def _deliver(self) -> int:
         """Send what the hub queues, in order, until the queue fills or an
-        event could not be rendered; then return the position after which
-        to read the log again (the caller leaves the hub first)."""
+        event could not be rendered; then the position after which to read
+        the log again."""
         while True:
             await self._ready.wait()
             self._ready.clear()
@@ -160,9 +191,8 @@ class Backlog:
                 await self._outlet.send(self._frames.popleft(), self._own())
             if self._resume_after is not None:
                 log.info(
-                    "a live subscriber fell more than %d events behind; "
-                    "it reads the log from position %d",
-                    self._limit,
+                    "a live subscriber reads the log from position %d: %s",
                     self._resume_after,
+                    self._why,
                 )
                 return self._resume_after

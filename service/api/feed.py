@@ -206,24 +206,16 @@ def follow_events(
 async def _events(
     info: Info, after: int | None, where: EntryFilter
 ) -> AsyncGenerator[EventNode, None]:
-    """What the subscriber missed, event by event; then, over WebSocket, the
-    live events through the hub's fan-out (service.api.fanout), and back to
-    the log whenever it falls behind."""
     hub = info.context.services.hub
     outlet = current_outlet()
-    position = after
-    while True:
-        live = outlet.live(info.context, where, event_node) if outlet else None
-        tap = live.tap if live is not None else None
-        async for entry in hub.follow(position, where, tap):
-            position = entry.position
-            yield event_node(entry)
-        if live is None or tap is None:
-            return
-        try:
-            position = await live.deliver()
-        finally:
-            hub.leave(tap)
+    live = outlet.direct_feed(info.context, where, event_node) if outlet else None
+    if live is not None:
+        # Over WebSocket, the subscription writes its frames itself, rendered
+        # once per event and document (service.api.fanout).
+        await live.follow(hub, after)
+        return
+    async for entry in hub.follow(after, where):
+        yield event_node(entry)
 
 
 async def follow_claim(
@@ -248,9 +240,8 @@ async def _claim_changes(
 ) -> AsyncGenerator[ClaimChange, None]:
     services = info.context.services
     async for entry in services.hub.follow(after):
-        if entry.stream_kind == "source" and services.catalog.position < entry.position:
-            # whom the claim cites, as of at least this event
-            await info.context.read(services.catalog.catch_up)
+        # the reading, and whom the claim cites, as of at least this event
+        await info.context.reads_reach(entry.position)
         cited = entry.stream_kind == "source" and claim_id in set(
             services.catalog.citing(entry.stream_id)
         )

@@ -240,8 +240,8 @@ class Query:
 
     @strawberry.field(permission_classes=READ, description="The log's last position.")
     async def position(self, info: Info) -> Position:
-        catch_up = info.context.services.catalog.catch_up
-        return Position(await info.context.read(catch_up, units=1))
+        head = info.context.services.log.head
+        return Position(await info.context.read(head, units=1))
 
 
 def _actor(info: Info, idempotency_key: str | None) -> Actor:
@@ -257,6 +257,8 @@ async def _claim_write(
     info: Info, result: WriteResult, creates: Created | None = None
 ) -> ClaimWrite:
     """The claim as this write left it, and the id of what the write created."""
+    # its answer, and every read after it, see the write
+    await info.context.reads_reach(result.position)
     reader = info.context.services.reader
     reading = await call(
         reader.claim, result.aggregate_id, Basis(version=result.version)
@@ -292,6 +294,7 @@ async def _write_claim(
 
 
 async def _source_write(info: Info, result: WriteResult) -> SourceWrite:
+    await info.context.reads_reach(result.position)
     return SourceWrite(
         source=await _source_node(info, result.aggregate_id),
         version=result.version,

@@ -25,6 +25,7 @@ from tests.conftest import BACKENDS, postgres_schema
 from tests.fakes import Server
 from tests.feed_clients import (
     positions_until,
+    sse_events,
     subscribe_payload,
     transport_ws,
     ws_events,
@@ -110,11 +111,12 @@ def test_many_live_subscribers_each_get_every_event_once_in_order(
 def test_a_live_event_reads_exactly_as_a_replayed_one(
     server: Server, client: httpx.Client
 ) -> None:
-    """The same events, received live by one subscriber and replayed from
-    the log by another, are the same payloads, field for field."""
+    """The same events, received live over WebSocket, replayed over
+    WebSocket, and replayed over SSE (where each result goes through
+    strawberry's own path), are the same payloads, field for field."""
     start = whole_log(client)[-1]["position"]
 
-    async def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    async def three_ways() -> list[list[dict[str, Any]]]:
         async with ws_events(server.url, after=None, query=FULL) as live:
             await asyncio.sleep(0.3)
             written = [
@@ -122,14 +124,16 @@ def test_a_live_event_reads_exactly_as_a_replayed_one(
                 for i in range(3)
             ]
             live_payloads = await _payloads_until(live, written[-1])
-        # a window-sized log behind it: this one replays every event
-        async with ws_events(server.url, after=start, query=FULL) as replay:
-            replayed = await _payloads_until(replay, written[-1])
-        return live_payloads, replayed
+        replays = []
+        for subscribe in (ws_events, sse_events):
+            async with subscribe(server.url, after=start, query=FULL) as replay:
+                replays.append(await _payloads_until(replay, written[-1]))
+        return [live_payloads, *replays]
 
-    live_payloads, replayed = asyncio.run(both())
-    assert live_payloads
-    assert live_payloads == replayed[-len(live_payloads) :]
+    live_payloads, over_ws, over_sse = asyncio.run(three_ways())
+    assert len(live_payloads) == 3
+    assert live_payloads == over_ws[-3:] == over_sse[-3:]
+    assert over_ws == over_sse
 
 
 async def _payloads_until(payloads: Any, last: int) -> list[dict[str, Any]]:

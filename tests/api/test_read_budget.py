@@ -465,10 +465,12 @@ def stance_on(claim: dict[str, Any], source: str) -> dict[str, Any]:
 @pytest.fixture
 def behind(tmp_path: Path) -> Iterator[tuple[httpx.Client, Store, Server]]:
     """A running server, and its store, to write to behind the server's back
-    (as another process on the same file would): until it next reads, its
-    catalog prices documents on what it knew before. SQLite with the feed's
-    poll an hour apart: on PostgreSQL, NOTIFY tells the server at once, so
-    the window in which it prices on stale sizes is too short to test."""
+    (as another process on the same file would): until its follower next
+    reads the log (a write through it, or the poll), its catalog prices
+    documents on what it knew before, while replays read the store as it is.
+    SQLite with the feed's poll an hour apart: on PostgreSQL, NOTIFY tells
+    the server at once, so the window in which it prices on stale sizes is
+    too short to test."""
     store = Store.sqlite(tmp_path / "claims.sqlite")
     env = {"CLAIMS_FEED_POLL_INTERVAL": "3600"}
     server = Server(db=tmp_path / "claims.sqlite", env=env).start()
@@ -480,21 +482,56 @@ def behind(tmp_path: Path) -> Iterator[tuple[httpx.Client, Store, Server]]:
         server.stop()
 
 
-def test_a_query_that_reads_more_than_it_was_priced_stops_at_the_budget(
+def lengthen(settings: Settings, key: str, events: int) -> None:
+    """Give the claim ``key`` more wording corrections, straight into the
+    store, until its stream is ``events`` long."""
+    ledger = ClaimsLedger(env=settings.ledger_env())
+    try:
+        claim: Claim = ledger.repository.get(claim_id_for(key))
+        with acting_as("filler"):
+            for i in range(claim.version, events):
+                claim.correct_wording(f"wording {i}", reason="a typo")
+        ledger.save(claim)
+    finally:
+        ledger.close()
+
+
+def wake(http: httpx.Client) -> None:
+    """A write through the server: its follower reads the log at once, the
+    writes made behind its back included."""
+    body = post(
+        http,
+        'mutation { registerSource(input: {name: "Wakes the follower", '
+        "kind: OUTLET}) { version } }",
+        api_key=EDITOR_KEY,
+    )
+    assert "errors" not in body, body
+
+
+def test_a_query_reads_the_state_it_was_priced_on(
     behind: tuple[httpx.Client, Store, Server],
 ) -> None:
+    """A claim lengthened behind the server's back is priced, and read, at
+    the length the server's follower last saw; once the follower has read
+    the log, the same query is priced on the new length and refused before
+    it reads anything."""
     http, store, _ = behind
-    fill(store.settings, long_stream=LONG_EVENTS)
+    fill(store.settings, long_stream=2)
+    wake(http)
+    lengthen(store.settings, LONG, LONG_EVENTS)
     query = f'{{ claim(key: "{LONG}") {{ {aliases("history { version }", 10)} }} }}'
-    body = post(http, query)
 
-    assert body["data"] is None
-    assert error_codes(body) == ["QUERY_TOO_COSTLY"]
-    spent = cost(body)
-    assert spent["estimated"] <= LIMIT  # priced on the short streams it knew
-    replay = replay_units(LONG_EVENTS)
-    # the reading, then every history that fits
-    assert spent["spent"] == 1 + (LIMIT - 1) // replay * replay
+    as_seen = post(http, query)
+    assert "errors" not in as_seen, as_seen
+    histories = as_seen["data"]["claim"].values()
+    assert all([e["version"] for e in h] == [1, 2] for h in histories)
+
+    wake(http)
+    refused = post(http, query)
+    assert refused["data"] is None
+    assert error_codes(refused) == ["QUERY_TOO_COSTLY"]
+    assert cost(refused)["spent"] == 0
+    assert cost(refused)["estimated"] > LIMIT
 
 
 def test_a_mutation_whose_answer_runs_over_says_its_write_was_recorded(
@@ -573,11 +610,15 @@ def test_a_query_refused_for_its_price_never_reaches_the_store(
         refused = [post(http, THIRTY_PAGES), post(http, THIRTY_SCANS)]
         during_refusal = list(calls)
         answered = post(http, "{ " + SCAN + " }")
+        replayed = post(
+            http, "{ claims(first: 1) { edges { node { history { version } } } } }"
+        )
 
     assert [error_codes(r) for r in refused] == [["QUERY_TOO_COSTLY"]] * 2
     assert during_refusal == []
     assert "errors" not in answered
-    assert calls, "an answered query reads the store; the watch must see it"
+    assert "errors" not in replayed
+    assert calls, "a replay reads the store; the watch must see it"
 
 
 def test_refused_scans_do_not_hold_up_a_plain_query(
