@@ -621,6 +621,25 @@ def test_a_query_refused_for_its_price_never_reaches_the_store(
     assert calls, "a replay reads the store; the watch must see it"
 
 
+def test_a_list_is_read_from_the_catalog_without_a_store_call(
+    watched_store: tuple[str, list[str]],
+) -> None:
+    """Readers take the catalog where the follower of the log left it: a
+    page of claims with their statuses reads nothing from the store."""
+    url, calls = watched_store
+    with httpx.Client(base_url=url, timeout=60) as http:
+        calls.clear()
+        page = post(
+            http,
+            "{ claims(first: 20) "
+            "{ totalCount edges { node { id status { value } } } } }",
+        )
+
+    assert "errors" not in page
+    assert page["data"]["claims"]["totalCount"] >= MANY  # and the seeds
+    assert calls == []
+
+
 def test_refused_scans_do_not_hold_up_a_plain_query(
     watched_store: tuple[str, list[str]],
 ) -> None:
