@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from service.application import ClaimsLedger
+from service.application.group_commit import GroupCommit
 from service.catalog import Catalog
 from service.feed.hub import LogHub
 from service.feed.log_reader import LogReader
@@ -31,6 +32,7 @@ class Services:
     reader: Reader
     log: LogReader
     hub: LogHub
+    writes: GroupCommit
     reads: Progress  # the position the catalog, which readers read, reflects
     listener: PostgresListener | None = None
     seeded: SeedReport | None = None  # what loading the seeds at start recorded
@@ -67,8 +69,9 @@ def assemble(
         else None
     )
     reader = Reader(ledger, catalog, followed=True)
+    writes = GroupCommit(ledger)
     return Services(
-        settings, ledger, catalog, reader, log, hub, reads, listener, seeded
+        settings, ledger, catalog, reader, log, hub, writes, reads, listener, seeded
     )
 
 
@@ -86,4 +89,6 @@ async def stop(services: Services) -> None:
 
 
 def close(services: Services) -> None:
+    """Answer the writes still queued, then close the store. Blocking."""
+    services.writes.close()
     services.ledger.close()

@@ -3,6 +3,7 @@ call one ledger or reader method in a worker thread, and wrap the result."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import aclosing
 from functools import partial
@@ -63,7 +64,8 @@ from service.api.types import (
 )
 from service.api.unicode_guard import WellFormedStrings
 from service.application import Actor, WriteResult
-from service.application.commands import ClaimCommand
+from service.application.commands import ClaimCommand, Command
+from service.application.ledger import Write
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for
 from service.domain.limits import ENTITY, SEARCH_TEXT, check_key
@@ -76,9 +78,22 @@ C = TypeVar("C", bound=ClaimCommand, covariant=True)
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a write (or its payload's read) in a worker thread, off the event
-    loop; queries go through ``Context.read`` and its budget."""
+    """Run a write's payload read in a worker thread, off the event loop;
+    queries go through ``Context.read`` and its budget."""
     return await run_in_threadpool(partial(fn, *args, **kwargs))
+
+
+async def write(
+    info: Info,
+    use_case: Callable[[Actor, Any], WriteResult],
+    command: Command,
+    key: str | None,
+) -> WriteResult:
+    """Hand a write to the writer, which commits it with the writes that
+    arrive meanwhile (service.application.group_commit); answered once its
+    transaction has committed."""
+    request = Write(use_case, _actor(info, key), command)
+    return await asyncio.wrap_future(info.context.services.writes.submit(request))
 
 
 @strawberry.type
@@ -289,7 +304,7 @@ async def _write_claim(
 ) -> ClaimWrite:
     """Every write to an existing claim: who, and the command it asks for."""
     command = data.to_command()
-    result = await call(use_case, _actor(info, data.idempotency_key), command)
+    result = await write(info, use_case, command, data.idempotency_key)
     return await _claim_write(info, result, creates)
 
 
@@ -310,30 +325,33 @@ class Mutation:
         self, info: Info, input: RegisterSourceInput
     ) -> SourceWrite:
         command = input.to_command()
-        result = await call(
+        result = await write(
+            info,
             info.context.services.ledger.register_source,
-            _actor(info, input.idempotency_key),
             command,
+            input.idempotency_key,
         )
         return await _source_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def amend_source(self, info: Info, input: AmendSourceInput) -> SourceWrite:
         command = input.to_command()
-        result = await call(
+        result = await write(
+            info,
             info.context.services.ledger.amend_source,
-            _actor(info, input.idempotency_key),
             command,
+            input.idempotency_key,
         )
         return await _source_write(info, result)
 
     @strawberry.mutation(permission_classes=WRITE)
     async def propose_claim(self, info: Info, input: ProposeClaimInput) -> ClaimWrite:
         command = input.to_command()
-        result = await call(
+        result = await write(
+            info,
             info.context.services.ledger.propose_claim,
-            _actor(info, input.idempotency_key),
             command,
+            input.idempotency_key,
         )
         return await _claim_write(info, result)
 

@@ -9,15 +9,16 @@ must run them in a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from service.application.batch import CURRENT, Batch, Deferred, Staged, Tainted
 from service.application.commands import (
     AmendClaim,
     AmendSource,
@@ -96,6 +97,20 @@ class Built:
 
 
 @dataclass(frozen=True)
+class Write:
+    """One write request: a use case of the ledger (a bound method), who
+    asks, and what."""
+
+    use_case: Callable[[Actor, Any], WriteResult]
+    actor: Actor
+    command: Command
+
+
+def _run(write: Write) -> WriteResult:
+    return write.use_case(write.actor, write.command)
+
+
+@dataclass(frozen=True)
 class RecordedEvent:
     """One stored event of a stream with its global position."""
 
@@ -123,7 +138,7 @@ class ClaimsLedger(Application[UUID]):
         source_id = source_id_for(command.key) if command.key else self._new_id()
 
         def build() -> Built:
-            if source_id in self.repository:
+            if self._exists(source_id):
                 raise AlreadyExistsError(
                     "a source with this key exists", key=command.key
                 )
@@ -159,7 +174,7 @@ class ClaimsLedger(Application[UUID]):
     def _affiliations(self) -> Affiliations:
         """The affiliation graph's guard stream, started on first use."""
         try:
-            guard: Aggregate = self.repository.get(affiliations_id())
+            guard: Aggregate = self._load(affiliations_id())
         except AggregateNotFoundError:
             return Affiliations(id=affiliations_id())
         assert isinstance(guard, Affiliations)  # noqa: S101 - the id is ours
@@ -175,7 +190,7 @@ class ClaimsLedger(Application[UUID]):
         claim_id = claim_id_for(command.key) if command.key else self._new_id()
 
         def build() -> Built:
-            if claim_id in self.repository:
+            if self._exists(claim_id):
                 raise AlreadyExistsError(
                     "a claim with this key exists", key=command.key
                 )
@@ -279,6 +294,83 @@ class ClaimsLedger(Application[UUID]):
             lambda claim: claim.withdraw_link(command.link_id, reason=command.reason),
         )
 
+    # ---- several writes at once ---------------------------------------
+
+    def write_batch(self, writes: Sequence[Write]) -> list[WriteResult | Exception]:
+        """Run each write as it would run alone, then commit them all in one
+        transaction: each gets its own answer or its own error, in order, and
+        none is acknowledged before the transaction commits. A write that
+        shares an idempotency key with an earlier one of the batch runs after
+        it commits; a concurrent writer elsewhere (another process) sends the
+        whole batch through one write at a time."""
+        results: list[WriteResult | Exception | None] = [None] * len(writes)
+        todo = list(range(len(writes)))
+        while todo:
+            batch = Batch(self)
+            staged: dict[int, Staged] = {}
+            later: list[int] = []
+            token = CURRENT.set(batch)
+            try:
+                for i in todo:
+                    before = batch.marks()
+                    try:
+                        answer = _run(writes[i])
+                    except Deferred:
+                        later.append(i)
+                        continue
+                    except Exception as error:  # its own answer
+                        if batch.marks() != before:
+                            raise Tainted from error
+                        results[i] = error
+                        continue
+                    if batch.staged is None:
+                        results[i] = answer  # a replay: nothing to write
+                    else:
+                        staged[i], batch.staged = batch.staged, None
+            except Tainted:
+                staged, later = {}, []
+                tainted = True
+            else:
+                tainted = False
+            finally:
+                CURRENT.reset(token)
+            if tainted:
+                for i in todo:
+                    results[i] = self._alone(writes[i])
+            if staged:
+                self._commit(batch, staged, writes, results)
+            todo = later
+        answered = [r for r in results if r is not None]
+        if len(answered) != len(writes):  # pragma: no cover - every path answers
+            raise RuntimeError("a write of the batch has no answer")
+        return answered
+
+    def _commit(
+        self,
+        batch: Batch,
+        staged: dict[int, Staged],
+        writes: Sequence[Write],
+        results: list[WriteResult | Exception | None],
+    ) -> None:
+        try:
+            recordings = self.save(*batch.touched.values())
+        except IntegrityError:
+            for i in staged:
+                results[i] = self._alone(writes[i])
+            return
+        positions = {id(r.domain_event): r.notification.id for r in recordings}
+        for i, write in staged.items():
+            results[i] = replace(write.result, position=positions[id(write.last_event)])
+        last = max(positions.values())
+        for listener in self.on_commit:
+            listener(last)
+
+    def _alone(self, write: Write) -> WriteResult | Exception:
+        try:
+            return _run(write)
+        except Exception as error:  # its own answer
+            return error
+
     # ---- reads --------------------------------------------------------
 
     def get_claim(self, claim_id: UUID, version: int | None = None) -> Claim:
@@ -308,12 +400,34 @@ class ClaimsLedger(Application[UUID]):
         version: int | None = None,
     ) -> A:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: Aggregate = self._load(aggregate_id, version)
         except AggregateNotFoundError:
             raise missing("no such id", id=str(aggregate_id)) from None
         if not isinstance(aggregate, cls):
             raise missing("no such id", id=str(aggregate_id))
         return aggregate
+
+    def _batch(self) -> Batch | None:
+        """The batch this thread is running for this ledger, if any."""
+        batch = CURRENT.get()
+        return batch if batch is not None and batch.owner is self else None
+
+    def _load(self, aggregate_id: UUID, version: int | None = None) -> Aggregate:
+        """The aggregate as stored or, inside a batch, as the batch's earlier
+        writes left it."""
+        batch = self._batch()
+        if batch is not None and version is None:
+            found = batch.touched.get(aggregate_id)
+            if found is not None:
+                return found
+        aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
+        return aggregate
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        batch = self._batch()
+        if batch is not None and aggregate_id in batch.touched:
+            return True
+        return aggregate_id in self.repository
 
     @staticmethod
     def _expect(aggregate: A, expected_version: int) -> A:
@@ -358,6 +472,9 @@ class ClaimsLedger(Application[UUID]):
         actor = actor.checked()
         key = actor.idempotency_key
         fingerprint = command.fingerprint()
+        batch = self._batch()
+        if batch is not None and key:
+            batch.defer_if_keyed_here(idempotency_id_for(actor.principal, key))
         replay = self._replay(actor, fingerprint)
         if replay is not None:
             return replay
@@ -376,6 +493,11 @@ class ClaimsLedger(Application[UUID]):
                             created_id=str(created_id) if created_id else None,
                         )
                     )
+                if batch is not None:
+                    staged = WriteResult(
+                        aggregate.id, aggregate.version, 0, False, created_id
+                    )
+                    return batch.stage(staged, aggregate, pending)
                 recordings = self.save(*pending)
             except (ConflictError, IntegrityError) as error:
                 replay = self._replay(actor, fingerprint)
