@@ -1,8 +1,10 @@
 """Catalog: an in-memory read model that follows the event log.
 
-It is rebuilt from the log at start and brought up to the log's head before
-each read, so it never holds anything the log cannot rebuild, and a client
-reads its own writes. It serves lookups that cut across streams (lists,
+It is rebuilt from the log at start and then brought up by the follower of
+the log (service.feed.hub) as the log grows, so it never holds anything the
+log cannot rebuild; readers read it where it is, and a write waits until it
+holds the write (service.api.context.Context.reads_reach), so a client reads
+its own writes. It serves lookups that cut across streams (lists,
 filters, a source's statements, links pointing at a claim), now and at a
 recorded time: it keeps every state of every source and when each link was
 recorded and withdrawn, so a reading at a past basis needs no replay of

@@ -363,11 +363,14 @@ class Reader:
         version for a reading at a past basis (nothing after it is known).
         A replay of the whole stream, with the events' positions."""
         self._position()
-        charge(replay_units(self._version(claim_id)))
+        known = self._version(claim_id)
+        charge(replay_units(known))
+        # No further than the catalog knows the claim: what it was priced on.
+        up_to = known if up_to is None else min(up_to, known)
         entries = []
         state: Claim | None = None
         before: dict[str, Any] = {}
-        for recorded in self.ledger.stream(claim_id):
+        for recorded in self.ledger.stream(claim_id, up_to):
             event = recorded.event
             if up_to is not None and event.originator_version > up_to:
                 break

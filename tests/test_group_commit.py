@@ -5,18 +5,24 @@ meaning, and the batch commits all of them or none."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
+from typing import Any
 from uuid import UUID
+
+import pytest
+from eventsourcing.persistence import OperationalError
 
 from service.application import Actor, ClaimsLedger, WriteResult
 from service.application.commands import ProposeClaim, RecordStance, RegisterSource
-from service.application.group_commit import GroupCommit
+from service.application.group_commit import GroupCommit, WriterClosedError
 from service.application.ledger import Write
 from service.domain.errors import (
     AlreadyExistsError,
     SourceNotFoundError,
     VersionConflictError,
 )
+from service.domain.ids import source_id_for
 from service.domain.source import SourceProfile
 from service.domain.values import Period, SourceKind, StanceKind
 from service.feed.log_reader import LogReader
@@ -241,3 +247,91 @@ def test_a_write_that_fails_after_changing_the_batch_sends_it_one_by_one(
         "Claim.StanceRecorded",
     ]
     assert ledger.get_claim(claim.aggregate_id).version == 2
+
+
+def test_a_batch_logs_its_events_in_the_order_its_writes_ran(
+    ledger: ClaimsLedger,
+) -> None:
+    """A stance citing a source registered by an earlier write of the same
+    batch comes after that registration in the log, not beside the claim's
+    other events."""
+    source = outlet(ledger)
+    claim = ledger.propose_claim(ALICE, ProposeClaim(text="Ordered", about=("x",)))
+    profile = SourceProfile(name="Registered mid-batch", kind=SourceKind.OUTLET)
+    register = Write(
+        ledger.register_source, ALICE, RegisterSource(profile=profile, key="mid")
+    )
+    writes = [
+        stance(ledger, claim.aggregate_id, 1, source),
+        register,
+        stance(ledger, claim.aggregate_id, 2, source_id_for("mid")),
+    ]
+
+    results = ledger.write_batch(writes)
+
+    assert all(isinstance(r, WriteResult) for r in results)
+    assert [t for _, t in committed(ledger)][-3:] == [
+        "Claim.StanceRecorded",
+        "Source.Registered",
+        "Claim.StanceRecorded",
+    ]
+    positions = [r.position for r in results if isinstance(r, WriteResult)]
+    assert positions == sorted(positions)
+
+
+def test_a_failed_commit_sends_each_write_alone(
+    ledger: ClaimsLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses the batch's transaction once (as a dropped
+    connection would): nothing of it is written, and each write is tried
+    again on its own."""
+    save = ledger.save
+    refused: list[int] = []
+
+    def refuse_the_first_batch(*objs: Any, **kwargs: Any) -> Any:
+        if len(objs) > 1 and not refused:
+            refused.append(len(objs))
+            raise OperationalError("the connection dropped")
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(ledger, "save", refuse_the_first_batch)
+    results = ledger.write_batch([propose(ledger, f"Retried {i}") for i in range(3)])
+
+    assert refused == [3]
+    assert all(isinstance(r, WriteResult) for r in results)
+    assert [t for _, t in committed(ledger)] == ["Claim.Proposed"] * 3
+
+
+def test_a_write_withdrawn_before_it_runs_is_not_written_and_the_writer_lives_on(
+    ledger: ClaimsLedger,
+) -> None:
+    """A caller that goes away (a cancelled request) withdraws its write if
+    the writer has not taken it yet; the writer goes on answering others."""
+    busy, release = threading.Event(), threading.Event()
+
+    def hold_the_writer(actor: Actor, command: ProposeClaim) -> WriteResult:
+        busy.set()
+        release.wait(30)
+        return ledger.propose_claim(actor, command)
+
+    writer = GroupCommit(ledger)
+    try:
+        held = writer.submit(
+            Write(hold_the_writer, ALICE, ProposeClaim(text="Held", about=("x",)))
+        )
+        assert busy.wait(30)
+        withdrawn = writer.submit(propose(ledger, "Withdrawn"))
+        assert withdrawn.cancel()
+        release.set()
+        assert isinstance(held.result(timeout=60), WriteResult)
+        after = writer.submit(propose(ledger, "After"))
+        assert isinstance(after.result(timeout=60), WriteResult)
+    finally:
+        release.set()
+        writer.close()
+
+    entries = LogReader(ledger).page(0, 100).entries
+    texts = [ledger.get_claim(e.stream_id).text for e in entries]
+    assert texts == ["Held", "After"]
+    with pytest.raises(WriterClosedError):
+        writer.submit(propose(ledger, "Too late"))

@@ -225,10 +225,12 @@ def create_app(
         # and each young collection would promote them all, so that a full
         # sweep of every connection's objects (0.2 s at a thousand) came every
         # few seconds; this way almost all of them die young, uncounted.
+        thresholds = gc.get_threshold()
         gc.set_threshold(50_000, 10, 10)
         try:
             yield {"services": services}
         finally:
+            gc.set_threshold(*thresholds)
             await stop(services)
             await run_in_threadpool(close, services)
 

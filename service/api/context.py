@@ -118,8 +118,10 @@ class Context:
         follower of the log brings it there; should it not within
         ``SEEN_WITHIN`` seconds (stuck, or the store slow), bring it up here."""
         services = self.services
+        if services.catalog.position >= position:
+            return
         if not await services.reads.reached(position, SEEN_WITHIN):
-            await run_in_threadpool(services.catalog.catch_up)
+            services.reads.advance(await run_in_threadpool(services.catalog.catch_up))
 
     async def read(
         self, fn: Callable[..., T], *args: Any, units: int = 0, **kwargs: Any

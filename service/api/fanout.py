@@ -15,8 +15,8 @@ way, by its own task, and written the same way, so a replay pays neither
 strawberry's per-result path nor a second encoding either.
 
 A member's queue is bounded (``Settings.live_backlog``). A member whose queue
-fills leaves the hub and goes back to reading the log itself from the last
-event it queued, then taps in again at the head: a burst never disconnects
+fills leaves the hub and goes back to reading the log itself from the first
+event it could not queue, then taps in again at the head: a burst never disconnects
 anyone and never grows memory. A socket that takes nothing is the send
 deadline's business (service.api.streams), as on the per-subscriber path.
 SSE streams and the ``claimChanged`` subscription stay on that path.
@@ -114,6 +114,8 @@ class DirectFeed:
         self._frames: deque[str] = deque()
         self._ready = asyncio.Event()
         self._resume_after: int | None = None
+        self._through = -1
+        """The last position sent or queued: nothing at or below it again."""
         self._why = ""
         self._live = False
         self._reported: dict[str, Any] = {}
@@ -145,7 +147,11 @@ class DirectFeed:
         return self._reported_json
 
     def _queue(self, entry: LogEntry, payload: str | None) -> None:
-        if not self._live or self._resume_after is not None:
+        if (
+            not self._live
+            or self._resume_after is not None
+            or entry.position <= self._through  # handed over already
+        ):
             return
         if payload is None or len(self._frames) >= self._limit:
             # Everything before this entry is queued or not wanted: the
@@ -158,6 +164,7 @@ class DirectFeed:
             )
         else:
             self._frames.append(payload)
+            self._through = entry.position
         self._ready.set()
 
     async def follow(self, hub: LogHub, after: int | None) -> None:
@@ -170,8 +177,10 @@ class DirectFeed:
         while True:
             async for entry in hub.follow(position, where, self.tap):
                 await self._outlet.send(await self._render(entry), self._own())
+                self._through = entry.position
             # The tap joined at the head just now, with no await since: the
             # hub has queued nothing for it yet.
+            self._through = max(self._through, self.tap.position)
             self._live = True
             try:
                 position = await self._deliver()

@@ -253,7 +253,11 @@ class Query:
     ) -> EventConnection:
         return await events_page(info, after, first, filter)
 
-    @strawberry.field(permission_classes=READ, description="The log's last position.")
+    @strawberry.field(
+        permission_classes=READ,
+        description="The log's last position, as stored: reads may lag it "
+        "briefly while this instance's follower catches up.",
+    )
     async def position(self, info: Info) -> Position:
         head = info.context.services.log.head
         return Position(await info.context.read(head, units=1))

@@ -3,9 +3,9 @@
 Each write still loads, checks and changes its aggregate as it would alone,
 but it finds the aggregates that earlier writes of the batch changed as they
 left them (so two writes to one claim see each other's versions), and its
-changes wait to be saved with the others in one ``save``. A write that fails
-leaves nothing in the batch: every command checks before it records, and the
-batch makes sure of it.
+events wait, in the order the writes ran, to be saved with the others in one
+``save``. A write that fails leaves nothing in the batch: every command checks
+before it records, and the batch makes sure of it.
 """
 
 from __future__ import annotations
@@ -26,11 +26,6 @@ class Deferred(Exception):  # noqa: N818 - a signal, not a failure
     its idempotency key, and the key's answer is known only once it commits."""
 
 
-class Tainted(Exception):  # noqa: N818 - a signal, not a failure
-    """A write failed after changing an aggregate of the batch: the batch can
-    no longer be trusted, and each of its writes goes alone."""
-
-
 @dataclass(frozen=True)
 class Staged:
     """A write waiting for its batch to commit: its answer but the position,
@@ -46,7 +41,9 @@ class Batch:
         """The ledger whose writes this batch gathers (another ledger on the
         same thread, another store perhaps, writes on its own)."""
         self.touched: dict[UUID, Aggregate] = {}
-        """Every aggregate the batch's writes changed, in the order first changed."""
+        """Every aggregate the batch's writes changed, as they left it."""
+        self.events: list[Any] = []
+        """Their events, in the order the writes ran: the log's order."""
         self.staged: Staged | None = None
 
     def defer_if_keyed_here(self, record_id: UUID) -> None:
@@ -56,15 +53,19 @@ class Batch:
     def stage(
         self, result: WriteResult, aggregate: Aggregate, pending: list[Aggregate]
     ) -> WriteResult:
+        """Keep a write's changes: its aggregates for the writes after it,
+        its events, in order, for the commit."""
+        last = aggregate.pending_events[-1]
         for changed in pending:
             self.touched.setdefault(changed.id, changed)
-        self.staged = Staged(result, aggregate.pending_events[-1])
+            self.events.extend(changed.collect_events())
+        self.staged = Staged(result, last)
         return result
 
-    def marks(self) -> list[int]:
-        """How many events each changed aggregate holds: a failed write must
-        leave these as they were."""
-        return [len(a.pending_events) for a in self.touched.values()]
+    def changed(self) -> bool:
+        """Whether an aggregate of the batch holds events no write staged: a
+        failed write that changed it before failing."""
+        return any(a.pending_events for a in self.touched.values())
 
 
 CURRENT: ContextVar[Batch | None] = ContextVar("claims_ledger_batch", default=None)

@@ -28,24 +28,34 @@ class _Request:
     answer: Future[WriteResult]
 
 
+class WriterClosedError(RuntimeError):
+    """A write submitted after the writer was closed (the service is stopping)."""
+
+
 class GroupCommit:
     def __init__(self, ledger: ClaimsLedger, max_batch: int = 256) -> None:
         self._ledger = ledger
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._closed = False
         self._thread = threading.Thread(
             target=self._serve, name="claims-ledger-writer", daemon=True
         )
         self._thread.start()
 
     def submit(self, write: Write) -> Future[WriteResult]:
-        """The write's answer (or its error) once its transaction commits."""
+        """The write's answer (or its error) once its transaction commits.
+        Cancelling the future before the writer takes the write withdraws it;
+        after that, the write commits and only the answer is dropped."""
+        if self._closed:
+            raise WriterClosedError("the service is stopping; nothing was written")
         answer: Future[WriteResult] = Future()
         self._queue.put(_Request(write, answer))
         return answer
 
     def close(self) -> None:
         """Answer what is queued, then stop the writer thread."""
+        self._closed = True
         self._queue.put(None)
         self._thread.join()
 
@@ -65,20 +75,37 @@ class GroupCommit:
                     stopping = True
                     break
                 requests.append(more)
-            self._answer(requests)
+            # A request whose caller went away before it ran is not written.
+            taken = [r for r in requests if r.answer.set_running_or_notify_cancel()]
+            try:
+                self._answer(taken)
+            except BaseException as error:  # the writer must outlive any batch
+                log.exception("answering a batch of %d writes failed", len(taken))
+                for request in taken:
+                    _settle(request.answer, error=error)
             if stopping:
                 return
 
     def _answer(self, requests: list[_Request]) -> None:
-        try:
-            results = self._ledger.write_batch([r.write for r in requests])
-        except Exception as error:  # the store itself failed: nothing committed
-            log.exception("a batch of %d writes failed", len(requests))
-            for request in requests:
-                request.answer.set_exception(error)
+        if not requests:
             return
+        results = self._ledger.write_batch([r.write for r in requests])
         for request, result in zip(requests, results, strict=True):
             if isinstance(result, Exception):
-                request.answer.set_exception(result)
+                _settle(request.answer, error=result)
             else:
-                request.answer.set_result(result)
+                _settle(request.answer, result=result)
+
+
+def _settle(
+    answer: Future[WriteResult],
+    result: WriteResult | None = None,
+    error: BaseException | None = None,
+) -> None:
+    """Answer once; a future already settled keeps its answer."""
+    if answer.done():
+        return
+    if error is not None:
+        answer.set_exception(error)
+    elif result is not None:
+        answer.set_result(result)

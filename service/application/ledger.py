@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from service.application.batch import CURRENT, Batch, Deferred, Staged, Tainted
+from service.application.batch import CURRENT, Batch, Deferred, Staged
 from service.application.commands import (
     AmendClaim,
     AmendSource,
@@ -298,45 +298,49 @@ class ClaimsLedger(Application[UUID]):
 
     def write_batch(self, writes: Sequence[Write]) -> list[WriteResult | Exception]:
         """Run each write as it would run alone, then commit them all in one
-        transaction: each gets its own answer or its own error, in order, and
-        none is acknowledged before the transaction commits. A write that
-        shares an idempotency key with an earlier one of the batch runs after
-        it commits; a concurrent writer elsewhere (another process) sends the
-        whole batch through one write at a time."""
+        transaction, their events in the order the writes ran: each gets its
+        own answer or its own error, in order, and none is acknowledged before
+        its transaction commits. Never raises: a failure is the answer of the
+        writes it failed. A write that shares an idempotency key with an
+        earlier one of the batch runs after that one commits; a failed commit
+        (a concurrent writer elsewhere, the store) and a write that fails in
+        an unexpected way send the batch through one write at a time."""
         results: list[WriteResult | Exception | None] = [None] * len(writes)
         todo = list(range(len(writes)))
         while todo:
             batch = Batch(self)
             staged: dict[int, Staged] = {}
             later: list[int] = []
+            tainted = False
             token = CURRENT.set(batch)
             try:
                 for i in todo:
-                    before = batch.marks()
                     try:
                         answer = _run(writes[i])
                     except Deferred:
                         later.append(i)
                         continue
-                    except Exception as error:  # its own answer
-                        if batch.marks() != before:
-                            raise Tainted from error
+                    except DomainError as error:
+                        # Commands check before they record: nothing is left
+                        # in the batch, unless a rule was broken.
                         results[i] = error
+                        if batch.changed():
+                            tainted = True
+                            break
                         continue
+                    except Exception:  # unexpected: trust nothing it touched
+                        tainted = True
+                        break
                     if batch.staged is None:
                         results[i] = answer  # a replay: nothing to write
                     else:
                         staged[i], batch.staged = batch.staged, None
-            except Tainted:
-                staged, later = {}, []
-                tainted = True
-            else:
-                tainted = False
             finally:
                 CURRENT.reset(token)
             if tainted:
                 for i in todo:
                     results[i] = self._alone(writes[i])
+                break
             if staged:
                 self._commit(batch, staged, writes, results)
             todo = later
@@ -353,8 +357,8 @@ class ClaimsLedger(Application[UUID]):
         results: list[WriteResult | Exception | None],
     ) -> None:
         try:
-            recordings = self.save(*batch.touched.values())
-        except IntegrityError:
+            recordings = self.save(*batch.events)
+        except Exception:  # nothing of the batch committed: each on its own
             for i in staged:
                 results[i] = self._alone(writes[i])
             return
@@ -379,10 +383,15 @@ class ClaimsLedger(Application[UUID]):
     def get_source(self, source_id: UUID, version: int | None = None) -> Source:
         return self._get(source_id, Source, SourceNotFoundError, version)
 
-    def stream(self, aggregate_id: UUID) -> list[RecordedEvent]:
-        """Every event of one stream, oldest first, with global positions."""
+    def stream(
+        self, aggregate_id: UUID, up_to: int | None = None
+    ) -> list[RecordedEvent]:
+        """The events of one stream (up to a version), oldest first, with
+        their global positions."""
         events = [
-            e for e in self.events.get(aggregate_id) if isinstance(e, LedgerEvent)
+            e
+            for e in self.events.get(aggregate_id, lte=up_to)
+            if isinstance(e, LedgerEvent)
         ]
         positions = positions_of(self.recorder, aggregate_id)
         return [RecordedEvent(positions.get(e.originator_version), e) for e in events]

@@ -106,12 +106,15 @@ class LogHub:
                 continue
             if page.end > self.head:
                 self._take(page.entries, page.end)
+                # The other consumers (on their threads) and the fan-out (on
+                # this loop) at once: writes waiting for the catalog do not
+                # wait for live subscribers to be served first.
+                advancing = asyncio.gather(
+                    *(self._advance(consumer) for consumer in self._on_advance)
+                )
+                await asyncio.sleep(0)  # they start, and hand their work to threads
                 await self._fan_out(page.entries)
-                for consumer in self._on_advance:
-                    try:
-                        await consumer(self.head)
-                    except Exception:
-                        log.warning("a consumer of the log failed", exc_info=True)
+                await advancing
             if page.at_head:
                 await self.bell.wait(self._poll)
 
@@ -126,6 +129,12 @@ class LogHub:
         self.head = end
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
+
+    async def _advance(self, consumer: OnAdvance) -> None:
+        try:
+            await consumer(self.head)
+        except Exception:
+            log.warning("a consumer of the log failed", exc_info=True)
 
     async def _fan_out(self, entries: list[LogEntry]) -> None:
         """Each new entry, rendered once per group, to every tap that wants

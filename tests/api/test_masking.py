@@ -39,10 +39,12 @@ class BuggyLedger(ClaimsLedger):
             raise RuntimeError(SECRET)
         return super().propose_claim(*args, **kwargs)
 
-    def stream(self, aggregate_id: UUID) -> list[RecordedEvent]:
+    def stream(
+        self, aggregate_id: UUID, up_to: int | None = None
+    ) -> list[RecordedEvent]:
         if self.armed:
             raise KeyError(SECRET)
-        return super().stream(aggregate_id)
+        return super().stream(aggregate_id, up_to)
 
 
 def build_buggy(settings: Settings) -> Services:
