@@ -249,7 +249,14 @@ def create_app(
     async def healthz(request: Request) -> JSONResponse:
         services: Services = request.state.services
         position = await run_in_threadpool(services.ledger.last_position)
-        return JSONResponse({"status": "ok", "position": position})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "position": position,
+                "readsAt": services.catalog.position,
+                "liveSubscribers": services.hub.live_taps,
+            }
+        )
 
     app = Starlette(
         routes=[

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,18 @@ def subscribe_message(
     return json.dumps({"id": op, "type": "subscribe", "payload": payload})
 
 
+def until_live(server: Server, subscribers: int, timeout: float = 20.0) -> None:
+    """Wait until the server serves exactly this many subscribers from its
+    fan-out (those of an earlier test have left by then)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        live = httpx.get(f"{server.url}/healthz").json()["liveSubscribers"]
+        if live == subscribers:
+            return
+        assert time.monotonic() < deadline, f"{live} of {subscribers} live"
+        time.sleep(0.05)
+
+
 def test_many_live_subscribers_each_get_every_event_once_in_order(
     server: Server, client: httpx.Client
 ) -> None:
@@ -74,7 +87,8 @@ def test_many_live_subscribers_each_get_every_event_once_in_order(
                     server.url, after=start, query=LONG, variables={"filter": proposed}
                 ) as f,
             ):
-                await asyncio.sleep(0.3)  # every subscriber is live, at the head
+                # every subscriber has caught up and is served by the fan-out
+                await asyncio.to_thread(until_live, server, 6)
                 written = [
                     await asyncio.to_thread(propose, client, f"Fanned out {i}")
                     for i in range(12)
@@ -118,7 +132,7 @@ def test_a_live_event_reads_exactly_as_a_replayed_one(
 
     async def three_ways() -> list[list[dict[str, Any]]]:
         async with ws_events(server.url, after=None, query=FULL) as live:
-            await asyncio.sleep(0.3)
+            await asyncio.to_thread(until_live, server, 1)
             written = [
                 await asyncio.to_thread(propose, client, f"Live and replayed {i}")
                 for i in range(3)
@@ -202,7 +216,7 @@ def test_a_live_subscriber_behind_its_backlog_reads_the_log_and_misses_nothing(
 
         async def follow() -> list[int]:
             async with ws_events(server.url, after=None) as live:
-                await asyncio.sleep(0.3)
+                await asyncio.to_thread(until_live, server, 1)
                 await asyncio.to_thread(save_in_one_transaction, settings, 30)
                 first_burst_end = await asyncio.to_thread(
                     lambda: whole_log(client, after=start)[-1]["position"]
