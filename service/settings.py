@@ -42,7 +42,9 @@ ENV_VARS = (
     "CLAIMS_MAX_STREAMS",
     "CLAIMS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
     "CLAIMS_STREAM_SEND_TIMEOUT",
+    "CLAIMS_LIVE_BACKLOG",
     "CLAIMS_WS_PING_INTERVAL",
+    "CLAIMS_READ_WAIT",
 )
 
 FLAG_WORDS = {
@@ -108,6 +110,8 @@ class Settings:
     # WebSocket pings, so a peer that vanished is noticed (and closed) within
     # about twice this.
     ws_ping_interval: float = 20.0
+    # How long a request with Read-After-Position waits for reads to reach it.
+    read_wait: float = 5.0
 
     def ledger_env(self) -> dict[str, str]:
         """The event store's configuration, handed to the library explicitly:
@@ -296,6 +300,7 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
         ws_ping_interval=_seconds(
             env, "CLAIMS_WS_PING_INTERVAL", defaults.ws_ping_interval
         ),
+        read_wait=_seconds(env, "CLAIMS_READ_WAIT", defaults.read_wait),
     )
     if settings.load_seeds and not (settings.seeds_dir / "claims.json").is_file():
         msg = (

@@ -52,6 +52,38 @@ NEEDS_STREAM = (
 log = logging.getLogger("claims_ledger")
 
 
+READ_AFTER = "read-after-position"
+LAST_POSITION = 2**63 - 1
+
+
+async def _read_after(request: Request, context: Context) -> GraphQLError | None:
+    """A client that wrote through another instance sends the position its
+    write answered with (``Read-After-Position``): its reads then reflect
+    that write, or it is told they could not within ``CLAIMS_READ_WAIT``."""
+    raw = request.headers.get(READ_AFTER)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > LAST_POSITION:
+        return GraphQLError(
+            f"Read-After-Position is a position, 0 to {LAST_POSITION}",
+            extensions={"code": "BAD_USER_INPUT", "field": "Read-After-Position"},
+        )
+    position = int(text)
+    if await context.reads_reach_within(position):
+        return None
+    reads_at = context.services.catalog.position
+    return GraphQLError(
+        f"Reads have not reached position {position} yet (they are at "
+        f"{reads_at}); try again shortly.",
+        extensions={
+            "code": "POSITION_NOT_REACHED",
+            "position": position,
+            "readsAt": reads_at,
+        },
+    )
+
+
 def _subscribes_plainly(request: GraphQLRequestData, max_tokens: int) -> bool:
     """A subscription sent as a plain request, which would answer null."""
     if request.protocol != "http" or "subscription" not in (request.query or ""):
@@ -140,6 +172,9 @@ class LedgerGraphQL(graphiql.LocalGraphiQL, GraphQL[Context, None]):
         if context.key_refused:
             error = GraphQLError(KEY_REFUSED, extensions={"code": "UNAUTHENTICATED"})
             return ExecutionResult(data=None, errors=[error])
+        waited = await _read_after(request, context)
+        if waited is not None:
+            return ExecutionResult(data=None, errors=[waited])
         if isinstance(request_data, GraphQLRequestData) and _subscribes_plainly(
             request_data, context.services.settings.max_tokens
         ):
@@ -280,6 +315,7 @@ def create_app(
                     "authorization",
                     "content-type",
                     "x-api-key",
+                    READ_AFTER,
                     "x-request-id",
                 ],
                 expose_headers=["x-request-id"],

@@ -123,6 +123,16 @@ class Context:
         if not await services.reads.reached(position, SEEN_WITHIN):
             services.reads.advance(await run_in_threadpool(services.catalog.catch_up))
 
+    async def reads_reach_within(self, position: int) -> bool:
+        """For a client that wrote elsewhere (another instance, another
+        process on the file): wake the follower of the log, and wait, at most
+        ``read_wait`` seconds, until what readers read reflects ``position``."""
+        services = self.services
+        if services.catalog.position >= position:
+            return True
+        services.hub.bell.ring()
+        return await services.reads.reached(position, services.settings.read_wait)
+
     async def read(
         self, fn: Callable[..., T], *args: Any, units: int = 0, **kwargs: Any
     ) -> T:
