@@ -202,6 +202,24 @@ class Catalog:
         links = list(self._incoming.get(str(claim_id), {}).values())
         return [link for link in links if link.in_force_at(at)]
 
+    def sources_under(self, source_id: UUID) -> set[str]:
+        """The source and every source affiliated to it, directly or through
+        others, as affiliations stand now: whose status rests on it."""
+        children: dict[str, list[str]] = {}
+        for source in list(self._sources.values()):
+            if source.affiliation_id:
+                children.setdefault(str(source.affiliation_id), []).append(
+                    str(source.id)
+                )
+        found = {str(source_id)}
+        frontier = [str(source_id)]
+        while frontier:
+            for child in children.get(frontier.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    frontier.append(child)
+        return found
+
     def citing(self, source_id: UUID) -> list[UUID]:
         """Claims whose stance chains name the source or once did, in the
         order they were first cited."""

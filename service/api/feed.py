@@ -221,9 +221,9 @@ async def _events(
 async def follow_claim(
     info: Info, claim_id: UUID, after: Position | None
 ) -> AsyncGenerator[ClaimChange, None]:
-    """The claim's own events, and those of the sources its stances cite
-    (an amended source can change its status), each with the claim's reading
-    as of that event."""
+    """The claim's own events, and those of the sources its stances cite or
+    that those speak for (an amended source can change its status), each
+    with the claim's reading as of that event."""
     info.context.raise_if_refused()
     start = _start(after)
     catalog = info.context.services.catalog
@@ -242,9 +242,14 @@ async def _claim_changes(
     async for entry in services.hub.follow(after):
         # the reading, and whom the claim cites, as of at least this event
         await info.context.reads_reach(entry.position)
-        cited = entry.stream_kind == "source" and claim_id in set(
-            services.catalog.citing(entry.stream_id)
+        # a source's event concerns the claim when the claim cites it, or a
+        # source affiliated to it (its status rests on who speaks for whom)
+        under = (
+            services.catalog.sources_under(entry.stream_id)
+            if entry.stream_kind == "source"
+            else set()
         )
+        cited = any(claim_id in services.catalog.citing(UUID(s)) for s in under)
         if entry.stream_id != claim_id and not cited:
             continue
         basis = (
@@ -258,8 +263,7 @@ async def _claim_changes(
         )
         if reading is None:
             continue
-        source = str(entry.stream_id)
-        if cited and not any(source in stance.chain for stance in reading.stances):
+        if cited and not any(under & set(stance.chain) for stance in reading.stances):
             continue  # the catalog knows of a citation the claim made only later
         yield ClaimChange(
             position=Position(entry.position),

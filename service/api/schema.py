@@ -423,7 +423,8 @@ class Subscription:
     @strawberry.subscription(
         permission_classes=READ,
         description="A claim's reading after each event that changes it: its "
-        "own events and those of the sources its stances cite.",
+        "own events, those of the sources its stances cite, and those of the "
+        "sources these are affiliated to.",
     )
     async def claim_changed(
         self,

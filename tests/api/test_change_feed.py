@@ -621,3 +621,84 @@ def test_a_claim_written_through_another_instance_can_be_followed_at_once(
     assert "errors" not in payload, payload
     change = payload["data"]["claimChanged"]
     assert change == {"position": written["position"], "claim": {"version": 1}}
+
+
+def test_claim_changed_reports_an_amendment_of_whom_a_cited_source_speaks_for(
+    server: Server, client: httpx.Client
+) -> None:
+    """A claim cites anonymous officials affiliated to a government; the
+    government's amendment can change how the claim's voices are counted,
+    so its subscribers get the claim's reading again."""
+
+    def write(mutation: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body = gql(client, mutation, variables, key=EDITOR_KEY)
+        assert "errors" not in body, body
+        written: dict[str, Any] = next(iter(body["data"].values()))
+        return written
+
+    register = (
+        "mutation R($in: RegisterSourceInput!) "
+        "{ registerSource(input: $in) { source { id } version } }"
+    )
+    government = write(
+        register, {"in": {"name": "A Ministry", "kind": "GOVERNMENT_BODY"}}
+    )
+    officials = write(
+        register,
+        {
+            "in": {
+                "name": "Ministry officials",
+                "kind": "ANONYMOUS_GROUP",
+                "anonymous": True,
+                "descriptor": "officials who asked not to be named",
+                "affiliationId": government["source"]["id"],
+            }
+        },
+    )
+    claim = write(
+        'mutation P { proposeClaim(input: {text: "Said by officials"}) '
+        "{ claim { id } version } }",
+        {},
+    )
+    write(
+        "mutation S($in: RecordStanceInput!) { recordStance(input: $in) { version } }",
+        {
+            "in": {
+                "claimId": claim["claim"]["id"],
+                "expectedVersion": 1,
+                "kind": "AFFIRMS",
+                "chain": [officials["source"]["id"]],
+                "reported": {"precision": "DAY", "start": "2023-10-26"},
+            }
+        },
+    )
+    start = whole_log(client)[-1]["position"]
+    amended = write(
+        "mutation A($in: AmendSourceInput!) { amendSource(input: $in) { position } }",
+        {
+            "in": {
+                "sourceId": government["source"]["id"],
+                "expectedVersion": 1,
+                "reason": "its proper name",
+                "name": "The Ministry of Defence",
+            }
+        },
+    )
+    query = (
+        "subscription Follow($id: ID!, $after: Position) "
+        "{ claimChanged(id: $id, after: $after) { position claim { version } } }"
+    )
+
+    async def first_change() -> dict[str, Any]:
+        async with ws_events(
+            server.url, after=start, query=query, variables={"id": claim["claim"]["id"]}
+        ) as changes:
+            async for payload in changes:
+                return payload
+        raise AssertionError("no change")
+
+    payload = asyncio.run(asyncio.wait_for(first_change(), 20))
+    assert payload["data"]["claimChanged"] == {
+        "position": amended["position"],
+        "claim": {"version": 2},
+    }
