@@ -12,7 +12,8 @@ sources or of the claims that link to it. Persistent, position-tracked views
 replace it when the corpus outgrows memory.
 
 Aggregates are replaced, never changed in place, so a reader holding one sees
-a consistent state while the catalog moves on.
+a consistent state while the catalog moves on: the claims a batch of events
+changes are copied once, changed, and published together.
 """
 
 from __future__ import annotations
@@ -97,15 +98,31 @@ class Catalog:
                 )
                 if not batch:
                     return self.position
+                # Claims changed by this batch: each copied once, changed by
+                # all its events here, and published together at the end, so
+                # a long stream costs one copy per batch, not one per event,
+                # and a reader never sees a claim half-way through a batch.
+                fresh: dict[UUID, Claim] = {}
                 for notification in batch:
                     event = self._ledger.mapper.to_domain_event(notification)
                     if isinstance(event, Claim.Event):
-                        self._index_claim_event(event, self._apply(self._claims, event))
+                        self._index_claim_event(event, self._apply_claim(fresh, event))
                     elif isinstance(event, Source.Event):
                         source = self._apply(self._sources, event)
                         states = self._source_states.setdefault(source.id, [])
                         states.append((event.timestamp, source))
-                    self.position = notification.id
+                self._claims.update(fresh)
+                self.position = batch[-1].id
+
+    def _apply_claim(self, fresh: dict[UUID, Claim], event: Claim.Event) -> Claim:
+        """The claim after ``event``, changed in this batch's own copy."""
+        claim = fresh.get(event.originator_id)
+        if claim is None:
+            published = self._claims.get(event.originator_id)
+            claim = copy.deepcopy(published) if published is not None else None
+        changed = cast(Claim, event.mutate(claim))
+        fresh[event.originator_id] = changed
+        return changed
 
     @staticmethod
     def _apply(index: dict[UUID, A], event: Aggregate.Event) -> A:
