@@ -16,8 +16,8 @@ strawberry's per-result path nor a second encoding either.
 
 A member's queue is bounded (``Settings.live_backlog``). A member whose queue
 fills leaves the hub and goes back to reading the log itself from the first
-event it could not queue, then taps in again at the head: a burst never disconnects
-anyone and never grows memory. A socket that takes nothing is the send
+event it could not queue, then taps in again at the head: a burst never
+disconnects anyone and never grows memory. A socket that takes nothing is the send
 deadline's business (service.api.streams), as on the per-subscriber path.
 SSE streams and the ``claimChanged`` subscription stay on that path.
 """
@@ -93,7 +93,8 @@ def current_outlet() -> Outlet | None:
 
 
 class DirectFeed:
-    """A live member: its tap in the hub and the frames queued for it."""
+    """An ``events`` subscription that writes its own frames: its replay,
+    then, live, its tap in the hub and the frames queued for it."""
 
     def __init__(
         self,
