@@ -258,9 +258,15 @@ async def _claim_changes(
             else Basis(recorded_at=entry.recorded_at)
         )
         info.context.budget.renew()
-        reading = await info.context.read(
-            services.reader.claim, claim_id, basis, charge=info.context.charge
-        )
+        # One reading per claim and event, whatever the number of followers
+        # (a front page may have thousands); readings never change once made.
+        shared_as = ("claim reading", claim_id)
+        reading = entry.shared.get(shared_as)
+        if reading is None:
+            reading = await info.context.read(
+                services.reader.claim, claim_id, basis, charge=info.context.charge
+            )
+            entry.shared[shared_as] = reading
         if reading is None:
             continue
         if cited and not any(under & set(stance.chain) for stance in reading.stances):

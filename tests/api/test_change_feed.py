@@ -702,3 +702,46 @@ def test_claim_changed_reports_an_amendment_of_whom_a_cited_source_speaks_for(
         "position": amended["position"],
         "claim": {"version": 2},
     }
+
+
+def test_followers_of_one_claim_each_get_its_reading(
+    server: Server, client: httpx.Client
+) -> None:
+    """Three followers of one claim (the reading is made once per event and
+    shared): each gets the claim's new reading after each of its events."""
+    body = gql(
+        client,
+        'mutation P { proposeClaim(input: {text: "Followed by three"}) '
+        "{ position claim { id } } }",
+        key=EDITOR_KEY,
+    )
+    written = body["data"]["proposeClaim"]
+    query = (
+        "subscription Follow($id: ID!, $after: Position) { claimChanged(id: $id, "
+        "after: $after) { position claim { version text status { value } } } }"
+    )
+
+    async def follow() -> dict[str, Any]:
+        async with ws_events(
+            server.url,
+            after=written["position"] - 1,
+            query=query,
+            variables={"id": written["claim"]["id"]},
+        ) as changes:
+            async for payload in changes:
+                return payload
+        raise AssertionError("no change")
+
+    async def three() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(follow(), follow(), follow()))
+
+    payloads = asyncio.run(asyncio.wait_for(three(), 20))
+    expected = {
+        "position": written["position"],
+        "claim": {
+            "version": 1,
+            "text": "Followed by three",
+            "status": {"value": "UNATTESTED"},
+        },
+    }
+    assert [p["data"]["claimChanged"] for p in payloads] == [expected] * 3
