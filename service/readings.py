@@ -139,6 +139,8 @@ class Page:
     end_cursor: str | None
     has_next: bool
     position: int
+    start_cursor: str | None = None
+    has_previous: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,11 +152,15 @@ class Statement:
     role: ChainRole
 
 
+DEFAULT_PAGE = 20
+"""Claims on a page when the client asks for neither ``first`` nor ``last``."""
+
+
 def encode_cursor(index: int) -> str:
     return base64.urlsafe_b64encode(f"claims:{index}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str, field: str = "after") -> int:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         prefix, _, number = text.partition(":")
@@ -162,7 +168,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(prefix)
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInputError("malformed cursor", field="after") from None
+        raise InvalidInputError("malformed cursor", field=field) from None
 
 
 class Reader:
@@ -288,35 +294,62 @@ class Reader:
         self,
         claim_filter: ClaimFilter,
         *,
-        first: int,
-        after: str | None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         reported: ReportedBasis | None = None,
         charge: Charge = free,
     ) -> Page:
         """Claims in the order they were proposed; the cursor is that order, so
-        pages stay stable while new claims are appended. One pass over the
-        catalog, and one reading per claim on the page; a filter also judges
-        every claim in the catalog (in memory, ``scan_units``), so it is
-        charged for all of them, before it judges any."""
+        pages stay stable while new claims are appended. ``first`` items after
+        ``after``, or the ``last`` items before ``before`` (Relay's two
+        directions). One pass over the catalog, and one reading per claim on
+        the page; a filter also judges every claim in the catalog (in memory,
+        ``scan_units``), so it is charged for all of them, before it judges
+        any."""
         charge(1)
         position = self._position()
         sources = self._sources(None)
-        start = decode_cursor(after) + 1 if after else 0
+        lower = decode_cursor(after) if after else -1
+        upper = decode_cursor(before, "before") if before else None
         basis = Basis(reported=reported)
         claims = list(enumerate(self.catalog.claims()))
         if claim_filter != ClaimFilter():
             charge(scan_units(len(claims)))
             judge = _Judge(claim_filter, reported, sources)
             claims = [(i, c) for i, c in claims if judge.matches(c)]
-        page = [(i, c) for i, c in claims if i >= start]
-        chosen = page[:first]
+        window = [
+            (i, c) for i, c in claims if i > lower and (upper is None or i < upper)
+        ]
+        if last is not None:
+            chosen = window[len(window) - last :] if last else []
+        else:
+            chosen = window[: DEFAULT_PAGE if first is None else first]
         charge(len(chosen))
         items = [
             (encode_cursor(i), self._reading(c, basis, position, sources))
             for i, c in chosen
         ]
-        end_cursor = encode_cursor(chosen[-1][0]) if chosen else after
-        return Page(items, len(claims), end_cursor, len(page) > first, position)
+        if chosen:
+            low, high = chosen[0][0], chosen[-1][0]
+            has_previous = any(i < low for i, _ in claims)
+            has_next = any(i > high for i, _ in claims)
+        else:  # an empty page sits at its cursor: what lies on either side
+            beyond = upper is not None and any(i >= upper for i, _ in claims)
+            has_previous = any(i <= lower for i, _ in claims) or (
+                last is not None and bool(window)
+            )
+            has_next = beyond or (last is None and bool(window))
+        return Page(
+            items,
+            len(claims),
+            encode_cursor(chosen[-1][0]) if chosen else after,
+            has_next,
+            position,
+            start_cursor=encode_cursor(chosen[0][0]) if chosen else before,
+            has_previous=has_previous,
+        )
 
     def sources(self) -> list[Source]:
         self._position()

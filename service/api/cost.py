@@ -53,7 +53,7 @@ from service.api.ids import expect_id
 from service.catalog import Shape
 from service.domain.errors import DomainError
 from service.domain.ids import claim_id_for
-from service.readings import replay_units, scan_units
+from service.readings import DEFAULT_PAGE, replay_units, scan_units
 
 VersionOf = Callable[[UUID], int | None]
 
@@ -138,13 +138,24 @@ def estimate(
         return value_from_ast_untyped(node, dict(variables))
 
     def page_size(field: FieldNode, definition: GraphQLField) -> int:
-        value = argument(field, "first")
-        if value is None and not any(
-            a.name.value == "first" for a in field.arguments or ()
-        ):
-            value = definition.args["first"].default_value
+        """``first`` or ``last`` (a backward page), else the field's default
+        page: DEFAULT_PAGE when ``first`` defaults to null."""
+        given = [
+            argument(field, name)
+            for name in ("first", "last")
+            if any(a.name.value == name for a in field.arguments or ())
+        ]
+        sizes = [v for v in given if v is not None]
+        if not given:
+            default = definition.args["first"].default_value
+            sizes = [DEFAULT_PAGE if default is None else default]
+        elif not sizes:
+            sizes = [DEFAULT_PAGE]  # given as null: the default page
         # An out-of-range size is refused by the field itself, with its own error.
-        return min(max(value, 0), max_page) if isinstance(value, int) else max_page
+        counted = [v for v in sizes if isinstance(v, int)]
+        if len(counted) != len(sizes):
+            return max_page
+        return min(max(max(counted), 0), max_page)
 
     def named_claim(field: FieldNode) -> Scope:
         """The scope below a field that names one claim (by key or id): its

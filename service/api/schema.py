@@ -100,6 +100,8 @@ async def write(
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool
+    start_cursor: str | None
 
 
 @strawberry.type
@@ -164,7 +166,9 @@ class Query:
 
     @strawberry.field(
         permission_classes=READ,
-        description="Claims in the order they were proposed, filtered.",
+        description="Claims in the order they were proposed, filtered: the "
+        "first items after a cursor, or the last items before one (20 first "
+        "when neither is given).",
     )
     async def claims(
         self,
@@ -173,14 +177,19 @@ class Query:
         source_id: strawberry.ID | None = None,
         entity: str | None = None,
         text: str | None = None,
-        first: int = 20,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> ClaimConnection:
         limit = info.context.services.settings.max_page_size
-        if not 0 <= first <= limit:
-            raise InvalidInputError(
-                f"first must be between 0 and {limit}", field="first"
-            )
+        if first is not None and last is not None:
+            raise InvalidInputError("give first or last, not both", field="last")
+        for name, size in (("first", first), ("last", last)):
+            if size is not None and not 0 <= size <= limit:
+                raise InvalidInputError(
+                    f"{name} must be between 0 and {limit}", field=name
+                )
         text = SEARCH_TEXT.clean_optional(text)
         entity = ENTITY.for_field("entity").clean_optional(entity)
         claim_filter = ClaimFilter(
@@ -195,6 +204,8 @@ class Query:
             claim_filter,
             first=first,
             after=after,
+            last=last,
+            before=before,
             charge=info.context.charge,
         )
         edges = [
@@ -203,7 +214,12 @@ class Query:
         ]
         return ClaimConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                end_cursor=page.end_cursor,
+                has_previous_page=page.has_previous,
+                start_cursor=page.start_cursor,
+            ),
             total_count=page.total,
             position=Position(page.position),
         )

@@ -80,7 +80,8 @@ def test_who_disputes_the_beirut_meeting_over_http(client: httpx.Client) -> None
 
 PAGE = """query($after: String, $first: Int!, $status: ClaimStatus, $entity: String) {
     claims(first: $first, after: $after, status: $status, entity: $entity) {
-        totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+        totalCount edges { node { id } }
+        pageInfo { hasNextPage endCursor hasPreviousPage startCursor } } }"""
 
 
 @pytest.mark.parametrize(
@@ -107,6 +108,69 @@ def test_cursor_pages_walk_every_claim_once(
         after = page["pageInfo"]["endCursor"]
     assert len(seen) == len(set(seen)), "a claim came back on two pages"
     assert seen == everything  # every claim, in the order of one big page
+
+
+BACKWARD = """query($last: Int, $before: String, $status: ClaimStatus) {
+  claims(last: $last, before: $before, status: $status) { totalCount
+    edges { cursor node { id } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+@pytest.mark.parametrize(
+    "only", [{}, {"status": "SINGLE_SOURCE"}], ids=["all", "by-status"]
+)
+def test_pages_walked_backwards_give_every_claim_once(
+    client: httpx.Client, only: dict[str, str]
+) -> None:
+    whole = gql(client, PAGE, {"first": 100, **only})["data"]["claims"]
+    everything = [e["node"]["id"] for e in whole["edges"]]
+
+    seen: list[str] = []
+    before = None
+    first_page = True
+    while True:
+        page = gql(client, BACKWARD, {"last": 2, "before": before, **only})
+        claims = page["data"]["claims"]
+        info = claims["pageInfo"]
+        assert info["hasNextPage"] is not first_page
+        seen = [e["node"]["id"] for e in claims["edges"]] + seen
+        assert info["startCursor"] == claims["edges"][0]["cursor"]
+        assert info["endCursor"] == claims["edges"][-1]["cursor"]
+        first_page = False
+        if not info["hasPreviousPage"]:
+            break
+        before = info["startCursor"]
+    assert seen == everything
+
+
+def test_a_forward_page_says_whether_claims_come_before_it(
+    client: httpx.Client,
+) -> None:
+    one = gql(client, PAGE, {"first": 2})["data"]["claims"]["pageInfo"]
+    two = gql(client, PAGE, {"first": 2, "after": one["endCursor"]})
+    info = two["data"]["claims"]["pageInfo"]
+    assert one["hasPreviousPage"] is False
+    assert info["hasPreviousPage"] is True
+    assert info["startCursor"] is not None
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"first": 2, "last": 2}, "last"),
+        ({"last": 1000}, "last"),
+        ({"last": -1}, "last"),
+        ({"last": 2, "before": "not-a-cursor"}, "before"),
+    ],
+)
+def test_bad_backward_pages_are_bad_input(
+    client: httpx.Client, variables: dict[str, Any], field: str
+) -> None:
+    query = """query($first: Int, $last: Int, $before: String) {
+      claims(first: $first, last: $last, before: $before) { totalCount } }"""
+    body = gql(client, query, variables)
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["field"] == field
 
 
 def test_claims_filter_by_status_entity_source_and_text(client: httpx.Client) -> None:

@@ -168,6 +168,19 @@ def test_thirty_pages_of_a_hundred_are_refused_before_any_read(
     assert cost(body) == {"estimated": 30 * (1 + 100), "spent": 0, "limit": LIMIT}
 
 
+def test_backward_pages_are_priced_as_forward_ones(client: httpx.Client) -> None:
+    backward = THIRTY_PAGES.replace("first:", "last:")
+    assert "last: 100" in backward
+    body = post(client, backward)
+
+    assert error_codes(body) == ["QUERY_TOO_COSTLY"]
+    assert cost(body) == {"estimated": 30 * (1 + 100), "spent": 0, "limit": LIMIT}
+    default = post(client, "{ claims { totalCount } }")
+    assert cost(default)["estimated"] == 1 + 20  # the default page
+    small = post(client, "{ claims(last: 5) { totalCount } }")
+    assert cost(small)["estimated"] == 1 + 5
+
+
 def test_a_readme_sized_query_runs_and_is_charged_what_it_read(
     client: httpx.Client,
 ) -> None:
