@@ -27,15 +27,11 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -43,7 +39,7 @@ from service.api.ids import global_id
 from service.application import ClaimsLedger
 from service.feed.log_reader import LogReader
 from service.settings import Settings
-from tests.fakes import Server
+from tests.fakes import Server, scratch_schema
 
 SCRATCH = Path("/tmp/bench")  # noqa: S108 - this helper's scratch directory
 CORPUS = Path(__file__).resolve().parent / "corpus.py"
@@ -188,20 +184,6 @@ def measure(label: str, server: Server, settings: Settings, reads: int) -> None:
         server.stop()
 
 
-@contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    name = f"bench_{int(time.time())}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    try:
-        yield f"{url}?schema={name}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name))
-            )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--claims", type=int, default=20_000)
@@ -221,7 +203,7 @@ def main() -> None:
     )
 
     if args.postgres:
-        with postgres_schema(args.postgres) as url:
+        with scratch_schema(args.postgres, "bench") as url:
             build_corpus(args.claims, ["--database-url", url])
             server = Server(
                 db=SCRATCH / "unused.sqlite",

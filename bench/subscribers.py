@@ -49,9 +49,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-import psycopg
 import websockets
-from psycopg import sql
 from websockets.asyncio.client import ClientConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,7 +63,7 @@ from service.feed.entries import EVERYTHING
 from service.feed.log_reader import BATCH, LogReader
 from service.seeding import load_seeds
 from service.settings import Settings, postgres_env
-from tests.fakes import EDITOR_KEY, READER_KEY, Server
+from tests.fakes import EDITOR_KEY, READER_KEY, Server, scratch_schema
 
 SUBSCRIBE = "subscription S { events { position type streamId } }"
 CATCH_UP = (
@@ -570,20 +568,6 @@ def run_catch_up(
 # ---- backends ------------------------------------------------------------
 
 
-@contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    name = f"bench_{uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    try:
-        yield f"{url}?schema={name}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name))
-            )
-
-
 def server_for(db: Path, port: int, **env: str) -> Server:
     settings = {
         "CLAIMS_LOAD_SEEDS": "0",
@@ -642,7 +626,7 @@ def main() -> None:
             run_catch_up(store, server_for(db, args.port), args)
         if args.postgres:
             if args.only != "catchup":
-                with postgres_schema(args.postgres) as url:
+                with scratch_schema(args.postgres, "bench") as url:
                     server = server_for(
                         scratch / "pg-fanout.sqlite",
                         args.port,
@@ -653,7 +637,7 @@ def main() -> None:
                 print(
                     f"--- PostgreSQL: catch-up over {args.events} events and the seeds"
                 )
-                with postgres_schema(args.postgres) as url:
+                with scratch_schema(args.postgres, "bench") as url:
                     started = time.perf_counter()
                     build_log(postgres_env(url), args.events)
                     print(

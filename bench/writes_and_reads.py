@@ -16,16 +16,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
-import psycopg
-from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,7 +31,7 @@ from service.domain.ids import source_id_for
 from service.domain.values import Period, StanceKind
 from service.seeding import load_seeds
 from service.settings import Settings, postgres_env
-from tests.fakes import EDITOR_KEY, Server
+from tests.fakes import EDITOR_KEY, Server, scratch_schema
 
 RECORD = """mutation($input: RecordStanceInput!) {
   recordStance(input: $input) { version position } }"""
@@ -201,20 +197,6 @@ def run_backend(
         server.stop()
 
 
-@contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    name = f"bench_{uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    try:
-        yield f"{url}?schema={name}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name))
-            )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--writes", type=int, default=300)
@@ -229,8 +211,8 @@ def main() -> None:
         run_backend("SQLite", store, Server(db=Path(tmp) / "http.sqlite"), args)
         if args.postgres:
             with (
-                postgres_schema(args.postgres) as direct,
-                postgres_schema(args.postgres) as served,
+                scratch_schema(args.postgres, "bench") as direct,
+                scratch_schema(args.postgres, "bench") as served,
             ):
                 server = Server(
                     db=Path(tmp) / "unused.sqlite", env={"CLAIMS_DATABASE_URL": served}

@@ -3,7 +3,7 @@ settings, and starts and stops what runs beside requests.
 
 One follower of the log (service.feed.hub) brings the catalog up as the log
 grows; readers read it where it is, and a write waits for it to reach the
-write's position before answering (service.api.schema)."""
+write's position before answering (service.api.context.Context.reads_reach)."""
 
 from __future__ import annotations
 

@@ -5,12 +5,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import uuid4
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
 
 from service.application import ClaimsLedger
 from service.catalog import Catalog
@@ -18,7 +15,7 @@ from service.clock import using_clock
 from service.readings import Reader
 from service.seeding import load_seeds
 from service.settings import Settings
-from tests.fakes import Server, SteppingClock
+from tests.fakes import Server, SteppingClock, scratch_schema
 
 POSTGRES_URL_VAR = "CLAIMS_TEST_POSTGRES_URL"
 
@@ -66,16 +63,8 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 @contextmanager
 def postgres_schema() -> Iterator[str]:
     """A fresh schema on the test PostgreSQL server; its URL, dropped after."""
-    url = postgres_url()
-    name = f"test_{uuid4().hex[:12]}"
-    schema = sql.Identifier(name)
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
-    try:
-        yield f"{url}?schema={name}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))
+    with scratch_schema(postgres_url()) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
+import psycopg
 import uvicorn
+from psycopg import sql
 
 EDITOR_KEY = "test-editor-key"
 READER_KEY = "test-reader-key"
@@ -162,3 +165,17 @@ def gql(
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+@contextmanager
+def scratch_schema(url: str, prefix: str = "test") -> Iterator[str]:
+    """A fresh schema on a PostgreSQL server: its URL, dropped after."""
+    name = f"{prefix}_{uuid4().hex[:12]}"
+    schema = sql.Identifier(name)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+    try:
+        yield f"{url}?schema={name}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))

@@ -244,11 +244,12 @@ async def _claim_changes(
         await info.context.reads_reach(entry.position)
         # a source's event concerns the claim when the claim cites it, or a
         # source affiliated to it (its status rests on who speaks for whom)
-        under = (
-            services.catalog.sources_under(entry.stream_id)
-            if entry.stream_kind == "source"
-            else set()
-        )
+        under: set[str] = set()
+        if entry.stream_kind == "source":  # worked out once for all followers
+            under = entry.shared.get("sources under") or set()
+            if not under:
+                under = services.catalog.sources_under(entry.stream_id)
+                entry.shared["sources under"] = under
         cited = any(claim_id in services.catalog.citing(UUID(s)) for s in under)
         if entry.stream_id != claim_id and not cited:
             continue

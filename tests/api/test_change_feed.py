@@ -580,6 +580,25 @@ def test_sse_streams_past_the_bound_are_turned_away_even_when_they_arrive_at_onc
     assert sorted(statuses) == [200, 200] + [503] * 6
 
 
+CLAIM_VERSION = "position claim { version }"
+
+
+async def first_claim_change(
+    url: str, claim_id: str, after: int, selection: str = CLAIM_VERSION
+) -> dict[str, Any]:
+    """The first claimChanged payload after ``after``, over WebSocket."""
+    query = (
+        "subscription Follow($id: ID!, $after: Position) "
+        f"{{ claimChanged(id: $id, after: $after) {{ {selection} }} }}"
+    )
+    async with ws_events(
+        url, after=after, query=query, variables={"id": claim_id}
+    ) as changes:
+        async for payload in changes:
+            return payload
+    raise AssertionError("no change")
+
+
 def test_a_claim_written_through_another_instance_can_be_followed_at_once(
     tmp_path: Any,
 ) -> None:
@@ -598,23 +617,10 @@ def test_a_claim_written_through_another_instance_can_be_followed_at_once(
                 key=EDITOR_KEY,
             )
         written = body["data"]["proposeClaim"]
-        query = (
-            "subscription Follow($id: ID!, $after: Position) "
-            "{ claimChanged(id: $id, after: $after) { position claim { version } } }"
+        following = first_claim_change(
+            second.url, written["claim"]["id"], written["position"] - 1
         )
-
-        async def follow() -> dict[str, Any]:
-            async with ws_events(
-                second.url,
-                after=written["position"] - 1,
-                query=query,
-                variables={"id": written["claim"]["id"]},
-            ) as changes:
-                async for payload in changes:
-                    return payload
-            raise AssertionError("no change")
-
-        payload = asyncio.run(asyncio.wait_for(follow(), 20))
+        payload = asyncio.run(asyncio.wait_for(following, 20))
     finally:
         first.stop()
         second.stop()
@@ -684,20 +690,8 @@ def test_claim_changed_reports_an_amendment_of_whom_a_cited_source_speaks_for(
             }
         },
     )
-    query = (
-        "subscription Follow($id: ID!, $after: Position) "
-        "{ claimChanged(id: $id, after: $after) { position claim { version } } }"
-    )
-
-    async def first_change() -> dict[str, Any]:
-        async with ws_events(
-            server.url, after=start, query=query, variables={"id": claim["claim"]["id"]}
-        ) as changes:
-            async for payload in changes:
-                return payload
-        raise AssertionError("no change")
-
-    payload = asyncio.run(asyncio.wait_for(first_change(), 20))
+    following = first_claim_change(server.url, claim["claim"]["id"], start)
+    payload = asyncio.run(asyncio.wait_for(following, 20))
     assert payload["data"]["claimChanged"] == {
         "position": amended["position"],
         "claim": {"version": 2},
@@ -716,24 +710,18 @@ def test_followers_of_one_claim_each_get_its_reading(
         key=EDITOR_KEY,
     )
     written = body["data"]["proposeClaim"]
-    query = (
-        "subscription Follow($id: ID!, $after: Position) { claimChanged(id: $id, "
-        "after: $after) { position claim { version text status { value } } } }"
-    )
-
-    async def follow() -> dict[str, Any]:
-        async with ws_events(
-            server.url,
-            after=written["position"] - 1,
-            query=query,
-            variables={"id": written["claim"]["id"]},
-        ) as changes:
-            async for payload in changes:
-                return payload
-        raise AssertionError("no change")
 
     async def three() -> list[dict[str, Any]]:
-        return list(await asyncio.gather(follow(), follow(), follow()))
+        follow = [
+            first_claim_change(
+                server.url,
+                written["claim"]["id"],
+                written["position"] - 1,
+                "position claim { version text status { value } }",
+            )
+            for _ in range(3)
+        ]
+        return list(await asyncio.gather(*follow))
 
     payloads = asyncio.run(asyncio.wait_for(three(), 20))
     expected = {

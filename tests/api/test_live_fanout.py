@@ -11,17 +11,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
 
-from service.application import ClaimsLedger
-from service.domain.claim import Claim
-from service.domain.recording import acting_as
-from service.domain.values import Period
 from service.settings import Settings
 from tests.api.test_change_feed import propose, whole_log
+from tests.api.test_read_budget import fill
 from tests.conftest import BACKENDS, postgres_schema
 from tests.fakes import Server
 from tests.feed_clients import (
@@ -186,27 +182,6 @@ def backlog_of_two(
             server.stop()
 
 
-def save_in_one_transaction(settings: Settings, count: int) -> None:
-    """``count`` claims committed at once by another process's ledger: the
-    server finds them all in one read of the log."""
-    ledger = ClaimsLedger(env=settings.ledger_env())
-    try:
-        with acting_as("bulk"):
-            claims = [
-                Claim.propose(
-                    id=uuid4(),
-                    key=None,
-                    text=f"Bulk claim {i}.",
-                    about=("bulk",),
-                    occurred=Period.unknown(),
-                )
-                for i in range(count)
-            ]
-        ledger.save(*claims)
-    finally:
-        ledger.close()
-
-
 def test_a_live_subscriber_behind_its_backlog_reads_the_log_and_misses_nothing(
     backlog_of_two: tuple[Server, Settings],
 ) -> None:
@@ -217,7 +192,9 @@ def test_a_live_subscriber_behind_its_backlog_reads_the_log_and_misses_nothing(
         async def follow() -> list[int]:
             async with ws_events(server.url, after=None) as live:
                 await asyncio.to_thread(until_live, server, 1)
-                await asyncio.to_thread(save_in_one_transaction, settings, 30)
+                # thirty claims committed at once by another process's ledger: the
+                # server finds them all in one read of the log
+                await asyncio.to_thread(fill, settings, 30)
                 first_burst_end = await asyncio.to_thread(
                     lambda: whole_log(client, after=start)[-1]["position"]
                 )

@@ -5,6 +5,7 @@ another instance reflects that write, or says it could not in time."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +31,14 @@ def two_instances(
     one instance's writes to the other's readers."""
     db = tmp_path / "claims.sqlite"
     env = {"CLAIMS_FEED_POLL_INTERVAL": "3600", "CLAIMS_READ_WAIT": "1"}
-    if request.param == "sqlite":
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            env["CLAIMS_DATABASE_URL"] = stack.enter_context(postgres_schema())
         first = Server(db=db, env=env).start()
+        stack.callback(first.stop)
         second = Server(db=db, env={**env, "CLAIMS_LOAD_SEEDS": "0"}).start()
-        try:
-            yield first, second
-        finally:
-            first.stop()
-            second.stop()
-        return
-    with postgres_schema() as url:
-        env = {**env, "CLAIMS_DATABASE_URL": url}
-        first = Server(db=db, env=env).start()
-        second = Server(db=db, env={**env, "CLAIMS_LOAD_SEEDS": "0"}).start()
-        try:
-            yield first, second
-        finally:
-            first.stop()
-            second.stop()
+        stack.callback(second.stop)
+        yield first, second
 
 
 def count(http: httpx.Client, after: int | None = None) -> dict[str, Any]:
