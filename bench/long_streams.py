@@ -1,12 +1,12 @@
-"""What a claim's length costs: one write, the catalog following it, and reads
+"""What a claim's length costs: one write, the views following it, and reads
 now and at the claim's first version, for claims of 10, 100 and 1,000 events,
 in process on an SQLite file. The baseline is the 10-event claim.
 
     .venv/bin/python bench/long_streams.py [--lengths 10 100 1000] [--repeat 50]
 
 Without snapshots, loading a claim to write replays its whole stream, and so
-does a read at a past version; current reads come from the in-memory catalog,
-which copies a claim whole for each event it applies.
+does a read at a past version; current reads come from the views, which
+write a claim's whole state for each batch of events they apply.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.application import Actor, ClaimsLedger
 from service.application.commands import ProposeClaim, RecordStance
-from service.catalog import Catalog
 from service.domain.ids import source_id_for
 from service.domain.values import Period, StanceKind
 from service.readings import Basis, Reader
 from service.seeding import load_seeds
 from service.settings import Settings
+from service.views.reads import Views
 
 BENCH = Actor("bench")
 SAID = Period.day(date(2023, 10, 27))
@@ -78,16 +78,16 @@ def main() -> None:
         db = str(Path(directory) / "bench.sqlite")
         ledger = ClaimsLedger(env=Settings(db_path=db).ledger_env())
         load_seeds(ledger)
-        reader = Reader(ledger, Catalog(ledger))
+        reader = Reader(ledger, Views(ledger))
         rows = []
         for length in args.lengths:
             claim = claim_of_length(ledger, length)
-            reader.catalog.catch_up()
+            reader.views.catch_up()
             rows.append((length, *measure(ledger, reader, claim, args.repeat)))
         ledger.close()
     base = rows[0]
     print(f"median of {args.repeat}, ms (ratio to the {base[0]}-event claim)")
-    headings = ("store write", "catalog follows", "read now", "at version 1")
+    headings = ("store write", "views follow", "read now", "at version 1")
     print(f"{'events':>7} " + " ".join(f"{h:>16}" for h in headings))
     for row in rows:
         cells = [
@@ -100,14 +100,14 @@ def measure(
     ledger: ClaimsLedger, reader: Reader, claim: UUID, repeat: int
 ) -> tuple[float, float, float, float]:
     """A write as the API makes it (the client names the version it read),
-    the catalog taking in that one event, and reads now and at version 1."""
+    the views taking in that one event, and reads now and at version 1."""
     writes, follows = [], []
     for _ in range(repeat):
-        version = reader.catalog.claim(claim).version  # type: ignore[union-attr]
+        version = reader.views.claim(claim).version  # type: ignore[union-attr]
         start = time.perf_counter()
         affirm(ledger, claim, version)
         written = time.perf_counter()
-        reader.catalog.catch_up()
+        reader.views.catch_up()
         writes.append((written - start) * 1000)
         follows.append((time.perf_counter() - written) * 1000)
 

@@ -1,9 +1,9 @@
-"""Composition root: builds the ledger, its catalog, reader and feed from
+"""Composition root: builds the ledger, its views, reader and feed from
 settings, and starts and stops what runs beside requests.
 
-One follower of the log (service.feed.hub) brings the catalog up as the log
-grows; readers read it where it is, and a write waits for it to reach the
-write's position before answering (service.api.context.Context.reads_reach)."""
+One follower of the log (service.feed.hub) brings the views up as the log
+grows; readers read them where they are, and a write waits for them to reach
+the write's position before answering (service.api.context.Context.reads_reach)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 
 from service.application import ClaimsLedger
 from service.application.group_commit import GroupCommit
-from service.catalog import Catalog
 from service.feed.hub import LogHub
 from service.feed.log_reader import LogReader
 from service.feed.progress import Progress
@@ -22,24 +21,25 @@ from service.feed.wakeup import PostgresListener
 from service.readings import Reader
 from service.seeding import SeedReport, load_seeds
 from service.settings import Settings
+from service.views.reads import Views
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     ledger: ClaimsLedger
-    catalog: Catalog
+    views: Views
     reader: Reader
     log: LogReader
     hub: LogHub
     writes: GroupCommit
-    reads: Progress  # the position the catalog, which readers read, reflects
+    reads: Progress  # the position the views, which readers read, reflect
     listener: PostgresListener | None = None
     seeded: SeedReport | None = None  # what loading the seeds at start recorded
 
 
 def build(settings: Settings) -> Services:
-    """Open the store and bring the catalog up to the log's head. Blocking."""
+    """Open the store and bring the views up to the log's head. Blocking."""
     ledger = ClaimsLedger(env=settings.ledger_env())
     seeded = load_seeds(ledger, settings.seeds_dir) if settings.load_seeds else None
     return assemble(settings, ledger, seeded)
@@ -49,17 +49,17 @@ def assemble(
     settings: Settings, ledger: ClaimsLedger, seeded: SeedReport | None = None
 ) -> Services:
     """Everything that reads the ledger, around an open ledger. Blocking."""
-    catalog = Catalog(ledger)
-    reads = Progress(catalog.catch_up())
+    views = Views(ledger)
+    reads = Progress(views.catch_up())
     log = LogReader(ledger)
 
-    async def advance_catalog(position: int) -> None:  # noqa: ARG001 - reads its own
-        reads.advance(await asyncio.to_thread(catalog.catch_up))
+    async def advance_views(position: int) -> None:  # noqa: ARG001 - reads its own
+        reads.advance(await asyncio.to_thread(views.catch_up))
 
     hub = LogHub(
         log,
         poll_interval=settings.feed_poll_interval,
-        on_advance=(advance_catalog,),
+        on_advance=(advance_views,),
     )
     ledger.on_commit.append(lambda _position: hub.bell.ring())
     recorder = ledger.recorder
@@ -68,10 +68,10 @@ def assemble(
         if isinstance(recorder, PostgresApplicationRecorder)
         else None
     )
-    reader = Reader(ledger, catalog, followed=True)
+    reader = Reader(ledger, views, followed=True)
     writes = GroupCommit(ledger)
     return Services(
-        settings, ledger, catalog, reader, log, hub, writes, reads, listener, seeded
+        settings, ledger, views, reader, log, hub, writes, reads, listener, seeded
     )
 
 

@@ -13,13 +13,13 @@ from typing import Any
 from uuid import UUID
 
 from service.application import ClaimsLedger
-from service.catalog import Catalog, IncomingLink
 from service.domain.claim import Claim, Link, ReportedBasis, StanceState
 from service.domain.errors import ClaimNotFoundError, InvalidInputError
 from service.domain.recording import LedgerEvent
 from service.domain.source import Source
 from service.domain.status import ClaimStatus, SourceFacts, StatusVerdict, derive_status
 from service.domain.values import ChainRole
+from service.views.reads import ClaimQuery, IncomingLink, Views
 
 ENVELOPE = frozenset(
     {
@@ -40,14 +40,15 @@ keeps a budget with it.
 
 A unit is about the work of reading one claim for an answer (its state,
 status and links: a fraction of a millisecond), and the units price other work
-at about that cost each: one claim read; one pass over the catalog; a replay
+at about that cost each: one claim read; one look-up in the views; a replay
 of a stream from the store, ``EVENTS_PER_UNIT`` events a unit and at least one
-(the trip to the store); a filter, ``CLAIMS_PER_UNIT`` claims it judges in
-memory a unit. So a request of 300 units does a few tenths of a second of work
-at most, whichever kind it is."""
+(the trip to the store); a count of a filter's claims, or a search, which
+goes over every entry the index holds for it, ``ENTRIES_PER_UNIT`` claims a
+unit (priced at the most it could be: every claim). So a request of 300 units
+does a few tenths of a second of work at most, whichever kind it is."""
 
 EVENTS_PER_UNIT = 10
-CLAIMS_PER_UNIT = 50
+ENTRIES_PER_UNIT = 1000
 
 
 def replay_units(events: int) -> int:
@@ -57,8 +58,8 @@ def replay_units(events: int) -> int:
 
 
 def scan_units(claims: int) -> int:
-    """A filter judging ``claims`` claims in memory."""
-    return math.ceil(max(claims, 0) / CLAIMS_PER_UNIT)
+    """A count or a search over an index of ``claims`` claims."""
+    return math.ceil(max(claims, 0) / ENTRIES_PER_UNIT)
 
 
 def free(units: int) -> None:
@@ -135,7 +136,6 @@ class ClaimFilter:
 @dataclass(frozen=True)
 class Page:
     items: list[tuple[str, ClaimReading]]
-    total: int
     end_cursor: str | None
     has_next: bool
     position: int
@@ -173,18 +173,18 @@ def decode_cursor(cursor: str, field: str = "after") -> int:
 
 class Reader:
     def __init__(
-        self, ledger: ClaimsLedger, catalog: Catalog, *, followed: bool = False
+        self, ledger: ClaimsLedger, views: Views, *, followed: bool = False
     ) -> None:
         """``followed``: something else (the service's follower of the log)
-        brings the catalog up as the log grows, and a read takes it where it
-        is; otherwise (scripts, tests) each read first brings it up itself."""
+        brings the views up as the log grows, and a read takes them where
+        they are; otherwise (scripts, tests) each read first brings them up."""
         self.ledger = ledger
-        self.catalog = catalog
+        self.views = views
         self._followed = followed
 
     def _position(self) -> int:
-        """The position the catalog reflects, as this read will see it."""
-        return self.catalog.position if self._followed else self.catalog.catch_up()
+        """The position the views reflect, as this read will see them."""
+        return self.views.position if self._followed else self.views.catch_up()
 
     def claim(
         self,
@@ -205,7 +205,7 @@ class Reader:
             )
         charge(1)
         position = self._position()
-        current = self.catalog.claim(claim_id)
+        current = self.views.claim(claim_id)
         if current is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
         at = _earlier(basis.recorded_at, within)
@@ -251,15 +251,14 @@ class Reader:
         return [e for e in found if isinstance(e, LedgerEvent)]
 
     def _version(self, claim_id: UUID) -> int:
-        """The claim's version as the catalog knows it (0: none), to price a
-        replay of its stream before reading it."""
-        found = self.catalog.claim(claim_id)
-        return found.version if found is not None else 0
+        """A bound on the claim's version, known with no store call, to price
+        a replay of its stream before reading it."""
+        return self.views.version_of(claim_id)
 
     def _sources(self, at: datetime | None) -> Mapping[str, Source]:
         if at is None:
-            return {str(s.id): s for s in self.catalog.sources()}
-        return self.catalog.sources_at(at)
+            return self.views.sources_now()
+        return self.views.sources_at(at)
 
     def _reading(
         self,
@@ -271,24 +270,18 @@ class Reader:
         at = basis.recorded_at
         stances = claim.stances_at(basis.reported)
         verdict = derive_status(stances, _facts(sources))
-        incoming = [
-            i
-            for i in self.catalog.incoming_links(claim.id, at)
-            if self._recorded_by(i.from_claim_id, at)
-        ]
+        incoming = self.views.incoming_links(claim.id, at)
+        active = claim.active_links()
+        proposed = self.views.proposed_at(link.target_id for link in active)
         outgoing = [
             link
-            for link in claim.active_links()
-            if self._recorded_by(UUID(link.target_id), at)
+            for link in active
+            if link.target_id in proposed
+            and (at is None or proposed[link.target_id] <= at)
         ]
         return ClaimReading(
             claim, stances, verdict, basis, position, sources, incoming, outgoing
         )
-
-    def _recorded_by(self, claim_id: UUID, at: datetime | None) -> bool:
-        """Whether a claim at the other end of a link existed at ``at``."""
-        found = self.catalog.claim(claim_id)
-        return found is not None and (at is None or found.created_on <= at)
 
     def list_claims(
         self,
@@ -298,66 +291,67 @@ class Reader:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-        reported: ReportedBasis | None = None,
         charge: Charge = free,
     ) -> Page:
         """Claims in the order they were proposed; the cursor is that order, so
         pages stay stable while new claims are appended. ``first`` items after
         ``after``, or the ``last`` items before ``before`` (Relay's two
-        directions). One pass over the catalog, and one reading per claim on
-        the page; a filter also judges every claim in the catalog (in memory,
-        ``scan_units``), so it is charged for all of them, before it judges
-        any."""
+        directions). Filters judge claims as they stand now, in the views'
+        indexes; a search goes over every entry its words match (priced as
+        all claims); then one reading per claim on the page."""
         charge(1)
+        if claim_filter.text is not None:
+            charge(scan_units(self.views.shape().claims))
         position = self._position()
+        size = DEFAULT_PAGE if first is None and last is None else first
+        found = self.views.page(
+            self._query(claim_filter),
+            after=decode_cursor(after) if after else None,
+            before=decode_cursor(before, "before") if before else None,
+            first=size if last is None else None,
+            last=last,
+        )
+        charge(len(found.claims))
         sources = self._sources(None)
-        lower = decode_cursor(after) if after else -1
-        upper = decode_cursor(before, "before") if before else None
-        basis = Basis(reported=reported)
-        claims = list(enumerate(self.catalog.claims()))
-        if claim_filter != ClaimFilter():
-            charge(scan_units(len(claims)))
-            judge = _Judge(claim_filter, reported, sources)
-            claims = [(i, c) for i, c in claims if judge.matches(c)]
-        window = [
-            (i, c) for i, c in claims if i > lower and (upper is None or i < upper)
-        ]
-        if last is not None:
-            chosen = window[len(window) - last :] if last else []
-        else:
-            chosen = window[: DEFAULT_PAGE if first is None else first]
-        charge(len(chosen))
         items = [
-            (encode_cursor(i), self._reading(c, basis, position, sources))
-            for i, c in chosen
+            (encode_cursor(seq), self._reading(claim, Basis(), position, sources))
+            for seq, claim in found.claims
         ]
-        if chosen:
-            low, high = chosen[0][0], chosen[-1][0]
-            has_previous = any(i < low for i, _ in claims)
-            has_next = any(i > high for i, _ in claims)
-        else:  # an empty page sits at its cursor: what lies on either side
-            beyond = upper is not None and any(i >= upper for i, _ in claims)
-            has_previous = any(i <= lower for i, _ in claims) or (
-                last is not None and bool(window)
-            )
-            has_next = beyond or (last is None and bool(window))
         return Page(
             items,
-            len(claims),
-            encode_cursor(chosen[-1][0]) if chosen else after,
-            has_next,
+            items[-1][0] if items else after,
+            found.has_next,
             position,
-            start_cursor=encode_cursor(chosen[0][0]) if chosen else before,
-            has_previous=has_previous,
+            start_cursor=items[0][0] if items else before,
+            has_previous=found.has_previous,
+        )
+
+    def count_claims(self, claim_filter: ClaimFilter, *, charge: Charge = free) -> int:
+        """How many claims a list holds: kept as the claims are proposed when
+        unfiltered; a count of the filter's index entries otherwise."""
+        if claim_filter != ClaimFilter():
+            charge(scan_units(self.views.shape().claims))
+        self._position()
+        return self.views.count(self._query(claim_filter))
+
+    def _query(self, claim_filter: ClaimFilter) -> ClaimQuery:
+        source_ids: tuple[str, ...] = ()
+        if claim_filter.source_id is not None:
+            source_ids = (str(claim_filter.source_id),)
+        return ClaimQuery(
+            status=claim_filter.status,
+            source_ids=source_ids,
+            entity=claim_filter.entity.casefold() if claim_filter.entity else None,
+            text=claim_filter.text,
         )
 
     def sources(self) -> list[Source]:
         self._position()
-        return self.catalog.sources()
+        return self.views.sources()
 
     def source(self, source_id: UUID) -> Source | None:
         self._position()
-        return self.catalog.source(source_id)
+        return self.views.source(source_id)
 
     def statements_of(
         self, source_id: UUID, basis: Basis = Basis(), *, charge: Charge = free
@@ -369,10 +363,16 @@ class Reader:
         position = self._position()
         at = basis.recorded_at
         wanted = str(source_id)
-        citing = [c for c in self.catalog.citing(source_id) if self._recorded_by(c, at)]
+        cited_by = self.views.citing(source_id)
+        proposed = self.views.proposed_at(str(c) for c in cited_by)
+        citing = [
+            c
+            for c in cited_by
+            if str(c) in proposed and (at is None or proposed[str(c)] <= at)
+        ]
         claims: list[Claim]
         if at is None:
-            claims = [c for i in citing if (c := self.catalog.claim(i)) is not None]
+            claims = list(self.views.claims_by_id(citing).values())
         else:
             charge(sum(replay_units(self._version(claim_id)) for claim_id in citing))
             replayed = (self._replay(claim_id, None, at) for claim_id in citing)
@@ -398,7 +398,7 @@ class Reader:
         self._position()
         known = self._version(claim_id)
         charge(replay_units(known))
-        # No further than the catalog knows the claim: what it was priced on.
+        # No further than the price allowed for.
         up_to = known if up_to is None else min(up_to, known)
         entries = []
         state: Claim | None = None
@@ -429,7 +429,7 @@ class Reader:
         claim's version at the reading's basis; default now). One replay, of
         the events up to ``to_version``."""
         self._position()
-        current = self.catalog.claim(claim_id)
+        current = self.views.claim(claim_id)
         if current is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
         _check_version(to_version, current.version if latest is None else latest)
@@ -469,62 +469,6 @@ def _facts(sources: Mapping[str, Source]) -> dict[str, SourceFacts]:
         sid: SourceFacts(anonymous=s.anonymous, affiliation_id=s.affiliation_id)
         for sid, s in sources.items()
     }
-
-
-class _Judge:
-    """Whether a claim passes a filter, doing only the work the filter needs:
-    the cheap tests on the claim itself first, its stances and status only when
-    asked for (a scan judges every claim in the catalog)."""
-
-    def __init__(
-        self,
-        f: ClaimFilter,
-        reported: ReportedBasis | None,
-        sources: Mapping[str, Source],
-    ) -> None:
-        self.f = f
-        self.reported = reported
-        self.sources = sources
-        self.facts = _facts(sources) if f.status is not None else {}
-        self.entity = f.entity.casefold() if f.entity is not None else None
-        self.needle = f.text.casefold() if f.text is not None else None
-        self.source_id = str(f.source_id) if f.source_id is not None else None
-
-    def matches(self, claim: Claim) -> bool:
-        if self.entity is not None and self.entity not in {
-            e.casefold() for e in claim.about
-        }:
-            return False
-        stances = claim.stances_at(self.reported)
-        if self.source_id is not None and not any(
-            self.source_id in s.chain for s in stances
-        ):
-            return False
-        if self.needle is not None and not self._mentions(claim, stances):
-            return False
-        return (
-            self.f.status is None
-            or derive_status(stances, self.facts).status is self.f.status
-        )
-
-    def _mentions(self, claim: Claim, stances: list[StanceState]) -> bool:
-        """The text is in the claim's wording, a quote, or the name or
-        descriptor of a source in a chain."""
-        needle = self.needle
-        assert needle is not None  # noqa: S101 - called only with a text filter
-        if needle in claim.text.casefold():
-            return True
-        for stance in stances:
-            if needle in (stance.quote or "").casefold():
-                return True
-            for source_id in stance.chain:
-                source = self.sources.get(source_id)
-                if source is not None and (
-                    needle in source.name.casefold()
-                    or needle in (source.descriptor or "").casefold()
-                ):
-                    return True
-        return False
 
 
 def summarise(claim: Claim) -> dict[str, Any]:

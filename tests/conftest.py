@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from service.application import ClaimsLedger
-from service.catalog import Catalog
 from service.clock import using_clock
 from service.readings import Reader
 from service.seeding import load_seeds
 from service.settings import Settings
+from service.views.reads import Views
 from tests.fakes import Server, SteppingClock, scratch_schema
 
 POSTGRES_URL_VAR = "CLAIMS_TEST_POSTGRES_URL"
@@ -104,7 +104,7 @@ def seeded(ledger: ClaimsLedger) -> ClaimsLedger:
 
 @pytest.fixture
 def reader(ledger: ClaimsLedger) -> Reader:
-    return Reader(ledger, Catalog(ledger))
+    return Reader(ledger, Views(ledger))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

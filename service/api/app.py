@@ -72,7 +72,7 @@ async def _read_after(request: Request, context: Context) -> GraphQLError | None
     position = int(text)
     if await context.reads_reach_within(position):
         return None
-    reads_at = context.services.catalog.position
+    reads_at = context.services.views.position
     return GraphQLError(
         f"Reads have not reached position {position} yet (they are at "
         f"{reads_at}); try again shortly.",
@@ -288,7 +288,7 @@ def create_app(
             {
                 "status": "ok",
                 "position": position,
-                "readsAt": services.catalog.position,
+                "readsAt": services.views.position,
                 "liveSubscribers": services.hub.live_taps,
             }
         )

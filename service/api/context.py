@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 COSTLY = "QUERY_TOO_COSTLY"
 SEEN_WITHIN = 2.0
-"""Seconds to wait for the follower of the log to bring the catalog to a
+"""Seconds to wait for the follower of the log to bring the views to a
 position before bringing it up directly."""
 
 
@@ -114,21 +114,21 @@ class Context:
         self.budget.charge(units)
 
     async def reads_reach(self, position: int) -> None:
-        """Until what readers read (the catalog) reflects ``position``: the
+        """Until what readers read (the views) reflects ``position``: the
         follower of the log brings it there; should it not within
         ``SEEN_WITHIN`` seconds (stuck, or the store slow), bring it up here."""
         services = self.services
-        if services.catalog.position >= position:
+        if services.views.position >= position:
             return
         if not await services.reads.reached(position, SEEN_WITHIN):
-            services.reads.advance(await run_in_threadpool(services.catalog.catch_up))
+            services.reads.advance(await run_in_threadpool(services.views.catch_up))
 
     async def reads_reach_within(self, position: int) -> bool:
         """For a client that wrote elsewhere (another instance, another
         process on the file): wake the follower of the log, and wait, at most
         ``read_wait`` seconds, until what readers read reflects ``position``."""
         services = self.services
-        if services.catalog.position >= position:
+        if services.views.position >= position:
             return True
         services.hub.bell.ring()
         return await services.reads.reached(position, services.settings.read_wait)

@@ -1,13 +1,13 @@
 """What a query may cost, in units of work (``service.readings.Charge``: a
-claim read or a pass over the catalog is one unit, a replay of a stream one
-per ten events it reads, at least one, and a filter one per fifty claims it
-judges).
+claim read or a look-up in the views is one unit, a replay of a stream one
+per ten events it reads, at least one, and a search, or a count of a
+filtered list, one per thousand claims its index may hold).
 
 Two checks share the units. Before execution, ``estimate`` prices the
-document from the catalog's sizes, with no store call: each field's own
+document from the views' sizes, with no store call: each field's own
 units, times the items of the list it is in, per alias and per fragment
 spread. A page counts the items it asks for (``first``, or its default) and,
-when filtered, a judgement of every claim in the catalog; a replay counts the
+when it searches or counts a filtered list, every claim; a replay counts the
 events of the stream it reads (the named claim's, or the longest stream's); a
 list the document cannot size (sources, statements, stances, chains, links)
 counts the most such a list holds anywhere, so a hub source is not priced as
@@ -50,10 +50,10 @@ from strawberry.extensions import SchemaExtension
 
 from service.api.context import Context, refuse, too_costly
 from service.api.ids import expect_id
-from service.catalog import Shape
 from service.domain.errors import DomainError
 from service.domain.ids import claim_id_for
 from service.readings import DEFAULT_PAGE, replay_units, scan_units
+from service.views.reads import Shape
 
 VersionOf = Callable[[UUID], int | None]
 
@@ -159,7 +159,7 @@ def estimate(
 
     def named_claim(field: FieldNode) -> Scope:
         """The scope below a field that names one claim (by key or id): its
-        own stream's length when the catalog knows it, else the longest."""
+        own stream's length when it is a long one (else a short stream's)."""
         key, gid = argument(field, "key"), argument(field, "id")
         try:
             if isinstance(key, str):
@@ -189,6 +189,27 @@ def estimate(
     def basis_version(field: FieldNode, name: str) -> Any:
         basis = argument(field, name)
         return basis.get("version") if isinstance(basis, dict) else None
+
+    def selects(
+        selection_set: SelectionSetNode | None, name: str, seen: set[str]
+    ) -> bool:
+        """Whether a selection set asks for a field of its own type, directly
+        or through its fragments."""
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                if selection.name.value == name:
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                if selects(selection.selection_set, name, seen):
+                    return True
+            elif isinstance(selection, FragmentSpreadNode):
+                spread = selection.name.value
+                fragment = fragments.get(spread)
+                if spread not in seen and fragment is not None:
+                    seen.add(spread)
+                    if selects(fragment.selection_set, name, seen):
+                        return True
+        return False
 
     def of_set(
         selection_set: SelectionSetNode | None, parent: GraphQLNamedType, scope: Scope
@@ -261,8 +282,10 @@ def estimate(
         if key == "Query.node":
             return 1 + below(named_claim(field))
         if key == "Query.claims":
-            scan = any(argument(field, f) is not None for f in FILTERS)
-            own = 1 + (scan_units(shape.claims) if scan else 0)
+            filtered = any(argument(field, f) is not None for f in FILTERS)
+            searched = argument(field, "text") is not None
+            counted = filtered and selects(field.selection_set, "totalCount", set())
+            own = 1 + scan_units(shape.claims) * (int(searched) + int(counted))
             return own + page_size(field, definition) * (1 + below(longest))
         if key == "Query.sources":
             return 1 + shape.sources * below(Scope(events=shape.longest_stream))
@@ -330,15 +353,15 @@ def cost_estimate(limit: int, max_page: int) -> type[SchemaExtension]:
                     for d in document.definitions
                     if isinstance(d, FragmentDefinitionNode)
                 }
-                catalog = request.services.catalog
+                views = request.services.views
                 self.estimated = request.estimated_cost = estimate(
                     context.schema._schema,
                     operation,
                     fragments,
                     context.variables or {},
                     max_page,
-                    catalog.shape(),
-                    catalog.version_of,
+                    views.shape(),
+                    views.version_of,
                 )
                 if self.estimated > limit:
                     writes = operation.operation is OperationType.MUTATION

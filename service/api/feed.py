@@ -4,6 +4,7 @@ to an ``EntryFilter`` and hand over to service.feed; no rule lives here."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
@@ -226,11 +227,11 @@ async def follow_claim(
     with the claim's reading as of that event."""
     info.context.raise_if_refused()
     start = _start(after)
-    catalog = info.context.services.catalog
+    views = info.context.services.views
     # up to the log's head: the claim may have been written through another
     # instance a moment ago
-    await info.context.read(catalog.catch_up)
-    if catalog.claim(claim_id) is None:
+    await info.context.read(views.catch_up)
+    if not await asyncio.to_thread(views.proposed_at, [str(claim_id)]):
         raise ClaimNotFoundError("no such id", id=str(claim_id))
     return _claim_changes(info, claim_id, start)
 
@@ -248,9 +249,11 @@ async def _claim_changes(
         if entry.stream_kind == "source":  # worked out once for all followers
             under = entry.shared.get("sources under") or set()
             if not under:
-                under = services.catalog.sources_under(entry.stream_id)
+                under = services.views.sources_under(entry.stream_id)
                 entry.shared["sources under"] = under
-        cited = any(claim_id in services.catalog.citing(UUID(s)) for s in under)
+        cited = bool(under) and await asyncio.to_thread(
+            services.views.cites, claim_id, under
+        )
         if entry.stream_id != claim_id and not cited:
             continue
         basis = (
@@ -271,7 +274,7 @@ async def _claim_changes(
         if reading is None:
             continue
         if cited and not any(under & set(stance.chain) for stance in reading.stances):
-            continue  # the catalog knows of a citation the claim made only later
+            continue  # the views know of a citation the claim made only later
         yield ClaimChange(
             position=Position(entry.position),
             event=event_node(entry),

@@ -114,8 +114,18 @@ class ClaimEdge:
 class ClaimConnection:
     edges: list[ClaimEdge]
     page_info: PageInfo
-    total_count: int
     position: Position
+    claim_filter: strawberry.Private[ClaimFilter]
+
+    @strawberry.field(
+        description="How many claims the list holds, on every page: counted "
+        "only when asked for (a filtered count goes over the filter's index)."
+    )
+    async def total_count(self, info: Info) -> int:
+        reader = info.context.services.reader
+        return await info.context.read(
+            reader.count_claims, self.claim_filter, charge=info.context.charge
+        )
 
 
 @strawberry.type(description="What a write to a claim recorded.")
@@ -220,8 +230,8 @@ class Query:
                 has_previous_page=page.has_previous,
                 start_cursor=page.start_cursor,
             ),
-            total_count=page.total,
             position=Position(page.position),
+            claim_filter=claim_filter,
         )
 
     @strawberry.field(permission_classes=READ)

@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from service.application.batch import CURRENT, Batch, Deferred, Staged
 from service.application.commands import (
@@ -57,6 +57,7 @@ from service.domain.recording import LedgerEvent, acting_as
 from service.domain.source import Source, check_no_affiliation_cycle
 from service.domain.values import KEEP
 from service.persistence.positions import positions_of
+from service.persistence.transcodings import register_state_transcodings
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -131,6 +132,12 @@ class ClaimsLedger(Application[UUID]):
         # Called with the position of each write this process commits (from
         # the writing thread), so followers of the log wake without polling.
         self.on_commit: list[Callable[[int], None]] = []
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Events carry plain data; whole states (views, snapshots) carry
+        the domain's value types too."""
+        super().register_transcodings(transcoder)
+        register_state_transcodings(transcoder)
 
     # ---- sources ------------------------------------------------------
 

@@ -5,7 +5,7 @@ most recent ones in a bounded window, and wakes whoever waits. Subscribers
 replay from the store what lies before the window, then read the window, then
 wait: the window holds every ledger event above ``low``, so the step from
 replay to live can neither skip nor repeat one. The other consumers (the
-catalog today, persistent views next) are told each time the head moves.
+persistent views) are told each time the head moves.
 
 A subscriber that reaches the head may hand the hub a ``LiveTap`` instead of
 waiting: from then on the hub itself renders each new entry once per group of
@@ -107,7 +107,7 @@ class LogHub:
             if page.end > self.head:
                 self._take(page.entries, page.end)
                 # The other consumers (on their threads) and the fan-out (on
-                # this loop) at once: writes waiting for the catalog do not
+                # this loop) at once: writes waiting for the views do not
                 # wait for live subscribers to be served first.
                 advancing = asyncio.gather(
                     *(self._advance(consumer) for consumer in self._on_advance)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 import httpx
 import pytest
@@ -33,7 +34,8 @@ class Writes:
 
 
 def text_for(key: str) -> str:
-    return f"Claim written under key {key}."
+    """A wording no other key's wording matches, word for word or by prefix."""
+    return f"Claim written under key {uuid5(NAMESPACE_URL, key).hex}."
 
 
 def write_until_refused(url: str, writer: int, writes: Writes) -> None:

@@ -27,13 +27,13 @@ from service.api.ids import global_id
 from service.api.schema import schema
 from service.application import ClaimsLedger
 from service.bootstrap import Services, build
-from service.catalog import Shape
 from service.domain.claim import Claim
 from service.domain.ids import claim_id_for
 from service.domain.recording import acting_as
 from service.domain.values import Period
 from service.readings import replay_units, scan_units
 from service.settings import Settings
+from service.views.reads import Shape
 from tests.conftest import BACKENDS, Store, postgres_schema, recorded_since
 from tests.fakes import EDITOR_KEY, Server, error_codes, served_in_process
 
@@ -52,7 +52,7 @@ SEED_CLAIMS = len(json.loads(SEEDS.read_text())["claims"])
 MANY = 3000  # claims written straight into the store for the scan tests
 LONG = "long-running-claim"
 LONG_EVENTS = 400  # events of the LONG claim's stream
-SCAN = 'claims(text: "zzzz", first: 1) { totalCount }'
+SCAN = 'claims(text: "zzzz", first: 5) { totalCount }'
 THIRTY_SCANS = "{ " + " ".join(f"s{i}: {SCAN}" for i in range(30)) + " }"
 
 
@@ -84,7 +84,7 @@ def source_id(client: httpx.Client, key: str = OUTLET) -> str:
 
 def position(client: httpx.Client) -> int:
     """The log's head, from the store (``/healthz`` does not touch the
-    catalog, so it leaves what the server has seen as it was)."""
+    views, so it leaves what the server has seen as it was)."""
     found: int = client.get("/healthz").json()["position"]
     return found
 
@@ -132,7 +132,7 @@ def big(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
     """A server whose store holds the seeds, MANY claims and a claim of
-    LONG_EVENTS events, all known to its catalog before the tests ask."""
+    LONG_EVENTS events, all known to its views before the tests ask."""
     directory = tmp_path_factory.mktemp("big")
 
     def run(store: Store) -> Iterator[httpx.Client]:
@@ -140,7 +140,7 @@ def big(
         server = started(directory / "claims.sqlite", store)
         try:
             with httpx.Client(base_url=server.url, timeout=60) as http:
-                post(http, "{ position }")  # the catalog catches up
+                post(http, "{ position }")  # the views catch up
                 yield http
         finally:
             server.stop()
@@ -209,18 +209,30 @@ def test_a_readme_sized_query_runs_and_is_charged_what_it_read(
     }
 
 
-def test_a_filter_is_charged_for_every_claim_it_judges(client: httpx.Client) -> None:
-    """A filter judges the whole catalog even when it finds nothing; the
-    total of an unfiltered page is known without judging anything."""
+def test_a_search_and_a_filtered_count_are_charged_for_every_claim(
+    client: httpx.Client,
+) -> None:
+    """A search goes over every entry its words match, and a filtered total
+    counts every entry of its index, even when they find nothing: each is
+    priced as if every claim matched. The total of an unfiltered list is
+    kept, not counted."""
     body = post(client, "{ " + SCAN + " }")
     assert "errors" not in body
     assert body["data"]["claims"]["totalCount"] == 0
-    judged = scan_units(SEED_CLAIMS)
+    every = scan_units(SEED_CLAIMS)
     assert cost(body) == {
-        "estimated": 1 + judged + 1,
-        "spent": 1 + judged,
+        "estimated": 1 + 2 * every + 5,
+        "spent": 1 + 2 * every,
         "limit": LIMIT,
     }
+
+    body = post(client, "{ claims(status: CONTESTED, first: 0) { totalCount } }")
+    assert "errors" not in body
+    assert cost(body) == {"estimated": 1 + every, "spent": 1 + every, "limit": LIMIT}
+
+    body = post(client, "{ claims(status: CONTESTED, first: 1) { edges { cursor } } }")
+    assert "errors" not in body
+    assert cost(body) == {"estimated": 2, "spent": 2, "limit": LIMIT}
 
     body = post(client, "{ claims(first: 0) { totalCount } }")
     assert body["data"]["claims"]["totalCount"] == SEED_CLAIMS
@@ -383,7 +395,7 @@ def test_every_list_that_can_reach_a_read_is_sized() -> None:
 # ---- a big store: thousands of claims, a long stream -------------------------
 
 
-def test_thirty_filtered_scans_of_a_big_catalog_are_refused(big: httpx.Client) -> None:
+def test_searches_of_a_big_store_are_priced_by_its_size(big: httpx.Client) -> None:
     total = post(big, "{ claims(first: 0) { totalCount } }")
     claims = total["data"]["claims"]["totalCount"]
     assert claims == MANY + 1 + SEED_CLAIMS
@@ -391,9 +403,11 @@ def test_thirty_filtered_scans_of_a_big_catalog_are_refused(big: httpx.Client) -
 
     one = post(big, "{ " + SCAN + " }")
     assert "errors" not in one
+    every = scan_units(claims)
+    assert every > scan_units(SEED_CLAIMS)
     assert cost(one) == {
-        "estimated": 1 + scan_units(claims) + 1,
-        "spent": 1 + scan_units(claims),
+        "estimated": 1 + 2 * every + 5,
+        "spent": 1 + 2 * every,
         "limit": LIMIT,
     }
 
@@ -401,7 +415,7 @@ def test_thirty_filtered_scans_of_a_big_catalog_are_refused(big: httpx.Client) -
     assert thirty["data"] is None
     assert error_codes(thirty) == ["QUERY_TOO_COSTLY"]
     assert cost(thirty) == {
-        "estimated": 30 * (1 + scan_units(claims) + 1),
+        "estimated": 30 * (1 + 2 * every + 5),
         "spent": 0,
         "limit": LIMIT,
     }
@@ -479,7 +493,7 @@ def stance_on(claim: dict[str, Any], source: str) -> dict[str, Any]:
 def behind(tmp_path: Path) -> Iterator[tuple[httpx.Client, Store, Server]]:
     """A running server, and its store, to write to behind the server's back
     (as another process on the same file would): until its follower next
-    reads the log (a write through it, or the poll), its catalog prices
+    reads the log (a write through it, or the poll), its views price
     documents on what it knew before, while replays read the store as it is.
     SQLite with the feed's poll an hour apart: on PostgreSQL, NOTIFY tells
     the server at once, so the window in which it prices on stale sizes is
@@ -610,7 +624,7 @@ def watched_store(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
     app = create_app(settings, build_watched)
     with served_in_process(app) as url:
         with httpx.Client(base_url=url, timeout=60) as http:
-            post(http, "{ position }")  # the catalog catches up
+            post(http, "{ position }")  # the views catch up
         yield url, calls
 
 
@@ -634,11 +648,11 @@ def test_a_query_refused_for_its_price_never_reaches_the_store(
     assert calls, "a replay reads the store; the watch must see it"
 
 
-def test_a_list_is_read_from_the_catalog_without_a_store_call(
+def test_a_list_is_read_from_the_views_without_reading_the_log(
     watched_store: tuple[str, list[str]],
 ) -> None:
-    """Readers take the catalog where the follower of the log left it: a
-    page of claims with their statuses reads nothing from the store."""
+    """Readers take the views where the follower of the log left them: a
+    page of claims with their statuses reads no event."""
     url, calls = watched_store
     with httpx.Client(base_url=url, timeout=60) as http:
         calls.clear()
@@ -656,7 +670,7 @@ def test_a_list_is_read_from_the_catalog_without_a_store_call(
 def test_refused_scans_do_not_hold_up_a_plain_query(
     watched_store: tuple[str, list[str]],
 ) -> None:
-    """Forty thirty-alias scans of a few thousand claims, sent at once: each
+    """Forty thirty-alias searches of a few thousand claims, sent at once: each
     is refused before it judges a claim, so ``{ __typename }`` still answers
     (they took seconds each, and stalled everything else, when they ran)."""
     url, calls = watched_store

@@ -1,0 +1,261 @@
+"""Where the views live: tables in the event store's own database (beside the
+events in the SQLite file; in the store's schema on PostgreSQL), reached
+through the library's own connections, so a view update and its tracking
+position commit in one transaction.
+
+Statements are written once, with ``?`` placeholders and ``{name}`` table
+names; ``sql`` turns them into either dialect. Only the search index differs
+in kind: FTS5 on SQLite, a tsvector with a GIN index on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+LAYOUT = 1
+"""The tables' layout. Views hold nothing the log cannot rebuild: tables of
+another layout are dropped and rebuilt from the log at start."""
+
+TABLES = (
+    "view_meta",
+    "view_tracking",
+    "view_claims",
+    "view_claim_sources",
+    "view_claim_entities",
+    "view_claim_search",
+    "view_links",
+    "view_sources",
+    "view_source_states",
+    "view_shape",
+    "view_counts",
+)
+
+_COMMON = (
+    "CREATE TABLE IF NOT EXISTS {view_meta} ("
+    "name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {view_tracking} ("
+    "name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+    # seq: the position of the claim's first event, the order claims were
+    # proposed in, and the cursor of every list of claims.
+    "CREATE TABLE IF NOT EXISTS {view_claims} ("
+    "claim_id TEXT PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, "
+    "version INTEGER NOT NULL, status TEXT NOT NULL, "
+    "proposed_at TEXT NOT NULL, changed_at TEXT NOT NULL, "
+    "changed_position BIGINT NOT NULL, "
+    "occurred_start TEXT, occurred_end TEXT, state {blob} NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS view_claims_status ON {view_claims} (status, seq)",
+    "CREATE INDEX IF NOT EXISTS view_claims_changed ON {view_claims} (changed_at, seq)",
+    "CREATE INDEX IF NOT EXISTS view_claims_occurred ON {view_claims} "
+    "(occurred_start, seq)",
+    # Every source a claim's chains ever named; now: named by a chain as it
+    # stands (retracted stances included, as the claim's reading shows them).
+    "CREATE TABLE IF NOT EXISTS {view_claim_sources} ("
+    "source_id TEXT NOT NULL, seq BIGINT NOT NULL, claim_id TEXT NOT NULL, "
+    "now {boolean} NOT NULL, PRIMARY KEY (source_id, seq))",
+    "CREATE TABLE IF NOT EXISTS {view_claim_entities} ("
+    "entity TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (entity, seq))",
+    "CREATE TABLE IF NOT EXISTS {view_links} ("
+    "link_id TEXT PRIMARY KEY, from_claim TEXT NOT NULL, target_claim TEXT NOT NULL, "
+    "kind TEXT NOT NULL, note TEXT, linked_at TEXT NOT NULL, withdrawn_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS view_links_target ON {view_links} (target_claim)",
+    "CREATE TABLE IF NOT EXISTS {view_sources} ("
+    "source_id TEXT PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, "
+    "changed_position BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS view_sources_changed ON {view_sources} "
+    "(changed_position)",
+    "CREATE TABLE IF NOT EXISTS {view_source_states} ("
+    "source_id TEXT NOT NULL, version INTEGER NOT NULL, position BIGINT NOT NULL, "
+    "recorded_at TEXT NOT NULL, state {blob} NOT NULL, "
+    "PRIMARY KEY (source_id, version))",
+    "CREATE INDEX IF NOT EXISTS view_source_states_position ON "
+    "{view_source_states} (position)",
+    "CREATE TABLE IF NOT EXISTS {view_shape} ("
+    "name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    # per-key counts behind the shape: a claim's incoming links, a source's
+    # citing claims and statements
+    "CREATE TABLE IF NOT EXISTS {view_counts} ("
+    "kind TEXT NOT NULL, key TEXT NOT NULL, value BIGINT NOT NULL, "
+    "PRIMARY KEY (kind, key))",
+    "CREATE INDEX IF NOT EXISTS view_claim_sources_seq ON {view_claim_sources} (seq)",
+    "CREATE INDEX IF NOT EXISTS view_claim_entities_seq ON {view_claim_entities} (seq)",
+    "CREATE INDEX IF NOT EXISTS view_claims_position ON {view_claims} "
+    "(changed_position)",
+    "INSERT INTO {view_tracking} (name, position) VALUES ('views', 0) "
+    "ON CONFLICT (name) DO NOTHING",
+)
+
+_SQLITE_SEARCH = (
+    # rowid is the claim's seq; porter stems English words, unicode61 folds
+    # case and diacritics.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS {view_claim_search} USING fts5("
+    "body, tokenize = 'porter unicode61 remove_diacritics 2')",
+)
+
+_POSTGRES_SEARCH = (
+    "CREATE TABLE IF NOT EXISTS {view_claim_search} ("
+    "seq BIGINT PRIMARY KEY, body TSVECTOR NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS view_claim_search_body ON {view_claim_search} "
+    "USING GIN (body)",
+)
+
+
+class ViewDatabase:
+    """The store's database as the views use it: one dialect, its tables."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            self.dialect = "sqlite"
+            self._datastore: Any = recorder.datastore
+            prefix = ""
+        elif isinstance(recorder, PostgresApplicationRecorder):
+            self.dialect = "postgres"
+            self._datastore = recorder.datastore
+            prefix = f'"{recorder.datastore.schema}".'
+        else:
+            msg = f"views are not implemented for {type(recorder).__name__}"
+            raise NotImplementedError(msg)
+        self._names = {table: f"{prefix}{table}" for table in TABLES}
+        self._names["events"] = f"{prefix}{recorder.events_table_name}"
+        self._names["position"] = (
+            "rowid" if self.dialect == "sqlite" else "notification_id"
+        )
+        self._names["blob"] = "BLOB" if self.dialect == "sqlite" else "BYTEA"
+        self._names["boolean"] = "INTEGER" if self.dialect == "sqlite" else "BOOLEAN"
+        self._cache: dict[str, str] = {}
+
+    @property
+    def postgres(self) -> bool:
+        return self.dialect == "postgres"
+
+    def sql(self, statement: str) -> str:
+        """A statement in this dialect: table names filled in, ``?``
+        placeholders as psycopg wants them on PostgreSQL."""
+        found = self._cache.get(statement)
+        if found is None:
+            found = statement.format(**self._names)
+            if self.postgres:
+                found = re.sub(r"\?", "%s", found.replace("%", "%%"))
+            self._cache[statement] = found
+        return found
+
+    @contextmanager
+    def writing(self) -> Iterator[Cursor]:
+        """A transaction that commits when the block ends without error."""
+        with self._datastore.transaction(commit=True) as cursor:
+            yield Cursor(self, cursor)
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        """A read that sees one state of the views throughout (a snapshot:
+        SQLite's read transaction; REPEATABLE READ on PostgreSQL)."""
+        with self._datastore.transaction(commit=False) as cursor:
+            if self.postgres:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield Cursor(self, cursor)
+
+    def create(self) -> None:
+        """The tables, as this code lays them out; tables of another layout
+        are dropped first (the log rebuilds them)."""
+        search = _POSTGRES_SEARCH if self.postgres else _SQLITE_SEARCH
+        with self.writing() as cursor:
+            if self.postgres:
+                # One instance lays the tables out; the others wait for it.
+                cursor.execute("SELECT pg_advisory_xact_lock(?)", (_LAYOUT_LOCK,))
+            cursor.execute(_COMMON[0])
+            found = cursor.one("SELECT value FROM {view_meta} WHERE name = 'layout'")
+            if found is not None and found[0] == LAYOUT:
+                # Laid out already: creating an index that exists would still
+                # lock its table, against the projectors of other instances.
+                return
+            if found is not None:
+                for table in reversed(TABLES[1:]):
+                    cursor.execute(f"DROP TABLE IF EXISTS {{{table}}}")
+            for statement in (*_COMMON[1:], *search):
+                cursor.execute(statement)
+            cursor.execute(
+                "INSERT INTO {view_meta} (name, value) VALUES ('layout', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (LAYOUT,),
+            )
+
+    def drop(self) -> None:
+        """Every view table, gone (the log rebuilds them)."""
+        with self.writing() as cursor:
+            for table in reversed(TABLES):
+                cursor.execute(f"DROP TABLE IF EXISTS {{{table}}}")
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every view, in a stable order: what two builds of
+        the views are compared by."""
+        found = {}
+        with self.reading() as cursor:
+            for table in TABLES[1:]:
+                if table == "view_claim_search":
+                    columns = "seq, body::text" if self.postgres else "rowid, body"
+                else:
+                    columns = "*"
+                rows = cursor.all(f"SELECT {columns} FROM {{{table}}}")  # noqa: S608 - our own names
+                found[table] = sorted(
+                    (
+                        tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                        for row in rows
+                    ),
+                    key=repr,
+                )
+        return found
+
+    def index_text(self, cursor: Cursor, seq: int, text: str) -> None:
+        """What search finds a claim by: its wording, quotes, sources."""
+        if self.postgres:
+            cursor.execute(
+                "INSERT INTO {view_claim_search} (seq, body) "
+                "VALUES (?, to_tsvector('english', ?)) "
+                "ON CONFLICT (seq) DO UPDATE SET body = excluded.body",
+                (seq, text),
+            )
+        else:
+            cursor.execute("DELETE FROM {view_claim_search} WHERE rowid = ?", (seq,))
+            cursor.execute(
+                "INSERT INTO {view_claim_search} (rowid, body) VALUES (?, ?)",
+                (seq, text),
+            )
+
+
+_LAYOUT_LOCK = 0x636C61696D73  # "claims": serialises laying the tables out
+
+
+class Cursor:
+    """A cursor that speaks the views' statements in either dialect."""
+
+    def __init__(self, database: ViewDatabase, cursor: Any) -> None:
+        self.database = database
+        self._cursor = cursor
+
+    def execute(self, statement: str, params: Sequence[object] = ()) -> None:
+        self._cursor.execute(self.database.sql(statement), tuple(params))
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
+        if rows:
+            self._cursor.executemany(self.database.sql(statement), rows)
+
+    def all(
+        self, statement: str, params: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        self.execute(statement, params)
+        return [
+            tuple(row.values()) if isinstance(row, dict) else tuple(row)
+            for row in self._cursor.fetchall()
+        ]
+
+    def one(
+        self, statement: str, params: Sequence[object] = ()
+    ) -> Sequence[Any] | None:
+        found = self.all(statement, params)
+        return found[0] if found else None

@@ -1,0 +1,392 @@
+"""The views as readers see them: claims, links, citations and search from
+the tables; sources, the lists' sizes and the long streams' lengths from
+memory, brought up from the tables whenever the views move on.
+
+Start-up reads the tables, never the log: the projector (service.views.
+projector) has already applied the log, and applies what was recorded since
+on the first catch-up.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from service.application import ClaimsLedger
+from service.domain.claim import Claim, Link
+from service.domain.source import Source
+from service.domain.status import ClaimStatus
+from service.domain.values import LinkKind
+from service.views.codec import StateCodec
+from service.views.database import Cursor, ViewDatabase
+from service.views.projector import BATCH, SHAPE, TRACKING, ViewProjector
+from service.views.sources import SourceDirectory, stamp
+
+SHORT = 10
+"""Streams up to this long are known only as short (priced as this long);
+the exact length of every longer one is kept in memory, to price a read of
+it before it runs, with no store call."""
+
+
+EVERYTHING = "1 = 1"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How big the views' lists are now, for pricing a query before it
+    runs: counts, not contents. Each ``most_*`` is the largest such list any
+    claim or source has ever had (a list never shrinks in the count: retracted
+    stances, withdrawn links and old chains still count), so a price built
+    from them holds for every claim, the hub source included."""
+
+    claims: int = 0
+    sources: int = 0
+    longest_stream: int = 0  # events of the longest claim stream
+    most_stances: int = 0  # stances of one claim
+    most_hops: int = 0  # sources in one chain
+    most_links: int = 0  # links from one claim
+    most_linked_from: int = 0  # links to one claim
+    most_citing: int = 0  # claims citing one source
+    most_statements: int = 0  # stances whose chains name one source
+
+
+@dataclass(frozen=True)
+class IncomingLink:
+    """A link pointing at a claim, with when it was recorded and withdrawn."""
+
+    from_claim_id: UUID
+    link: Link
+    linked_at: datetime
+    withdrawn_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ClaimQuery:
+    """Which claims a list holds; every part is optional."""
+
+    status: ClaimStatus | None = None
+    source_ids: tuple[str, ...] = ()  # named by a chain as it stands now
+    entity: str | None = None  # casefolded
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimSlice:
+    """One page of a list, in the order claims were proposed."""
+
+    claims: list[tuple[int, Claim]]  # (seq, claim)
+    has_previous: bool
+    has_next: bool
+
+
+class Views:
+    def __init__(self, ledger: ClaimsLedger, *, batch: int = BATCH) -> None:
+        """``batch``: events the projector applies per transaction."""
+        self._ledger = ledger
+        self._batch = batch
+        self._db = ViewDatabase(ledger.recorder)
+        self._db.create()
+        self._codec = StateCodec(ledger.mapper)
+        self.directory = SourceDirectory(self._codec)
+        self._projector = ViewProjector(
+            ledger, self._db, self._codec, self.directory, batch
+        )
+        self._lock = threading.Lock()
+        self.position = 0  # what this process has taken in from the views
+        self._shape = Shape()
+        self._long: dict[UUID, int] = {}
+        self.refresh()
+
+    # ---- following --------------------------------------------------------
+
+    def catch_up(self, limit: int | None = None) -> int:
+        """Apply what the log holds beyond the views, then take in what
+        changed; the position the views reflect. Blocking."""
+        self._projector.catch_up(limit)
+        return self.refresh()
+
+    def rebuild(self) -> int:
+        """Drop the views and apply the whole log again. Blocking."""
+        with self._lock:
+            self._db.drop()
+            self._db.create()
+            self.directory = SourceDirectory(self._codec)
+            self._projector = ViewProjector(
+                self._ledger, self._db, self._codec, self.directory, self._batch
+            )
+            self.position = 0
+            self._shape = Shape()
+            self._long = {}
+        return self.catch_up()
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every view, in a stable order (see ViewDatabase.dump)."""
+        return self._db.dump()
+
+    def refresh(self) -> int:
+        """Take in what the views hold beyond what this process has (another
+        instance may have applied it). Blocking."""
+        with self._db.reading() as cursor:
+            return self._take(cursor)
+
+    def _take(self, cursor: Cursor) -> int:
+        found = cursor.one(
+            "SELECT position FROM {view_tracking} WHERE name = ?", (TRACKING,)
+        )
+        position = int(found[0]) if found else 0
+        if position <= self.position:
+            return self.position
+        with self._lock:
+            if position > self.position:
+                self.directory.refresh(cursor, position)
+                sizes = dict(cursor.all("SELECT name, value FROM {view_shape}"))
+                self._shape = Shape(**{k: int(sizes.get(k, 0)) for k in SHAPE})
+                rows = cursor.all(
+                    "SELECT claim_id, version FROM {view_claims} "
+                    "WHERE changed_position > ? AND version > ?",
+                    (self.position, SHORT),
+                )
+                if rows:
+                    longer = dict(self._long)
+                    longer.update((UUID(c), int(v)) for c, v in rows)
+                    self._long = longer
+                self.position = position
+        return self.position
+
+    # ---- from memory --------------------------------------------------------
+
+    def shape(self) -> Shape:
+        """The views' sizes as last taken in: no store call, so a query can
+        be priced (and refused) without one."""
+        return replace(self._shape, sources=len(self.directory.now()))
+
+    def version_of(self, claim_id: UUID) -> int:
+        """A bound on a claim's version for pricing, with no store call: exact
+        for a long stream, ``SHORT`` for a short one or none."""
+        return self._long.get(claim_id, SHORT)
+
+    def source(self, source_id: UUID) -> Source | None:
+        return self.directory.get(source_id)
+
+    def sources(self) -> list[Source]:
+        return list(self.directory.now().values())
+
+    def sources_now(self) -> Mapping[str, Source]:
+        return self.directory.now()
+
+    def sources_at(self, at: datetime) -> dict[str, Source]:
+        return self.directory.at(at)
+
+    def sources_under(self, source_id: UUID) -> set[str]:
+        return self.directory.under(source_id)
+
+    # ---- from the tables ----------------------------------------------------
+
+    def claim(self, claim_id: UUID) -> Claim | None:
+        return self.claims_by_id([claim_id]).get(claim_id)
+
+    def claims_by_id(self, claim_ids: Iterable[UUID]) -> dict[UUID, Claim]:
+        wanted = list(dict.fromkeys(claim_ids))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        with self._db.reading() as cursor:
+            rows = cursor.all(
+                "SELECT claim_id, version, state FROM {view_claims} "  # noqa: S608 - only placeholders are interpolated
+                f"WHERE claim_id IN ({marks})",
+                [str(c) for c in wanted],
+            )
+        decoded = {UUID(c): self._codec.claim(UUID(c), v, s) for c, v, s in rows}
+        return {c: decoded[c] for c in wanted if c in decoded}
+
+    def proposed_at(self, claim_ids: Iterable[str]) -> dict[str, datetime]:
+        """When each of these claims was proposed (absent: no such claim)."""
+        wanted = list(dict.fromkeys(claim_ids))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        with self._db.reading() as cursor:
+            rows = cursor.all(
+                "SELECT claim_id, proposed_at FROM {view_claims} "  # noqa: S608 - only placeholders are interpolated
+                f"WHERE claim_id IN ({marks})",
+                wanted,
+            )
+        return {c: datetime.fromisoformat(t) for c, t in rows}
+
+    def incoming_links(
+        self, claim_id: UUID, at: datetime | None = None
+    ) -> list[IncomingLink]:
+        """Links from other claims in force now, or at a recorded time, from
+        claims that existed then."""
+        query = (
+            "SELECT l.link_id, l.from_claim, l.kind, l.note, l.linked_at, "
+            "l.withdrawn_at FROM {view_links} l JOIN {view_claims} c "
+            "ON c.claim_id = l.from_claim WHERE l.target_claim = ? "
+        )
+        params: list[object] = [str(claim_id)]
+        if at is None:
+            query += "AND l.withdrawn_at IS NULL "
+        else:
+            when = stamp(at)
+            query += (
+                "AND l.linked_at <= ? AND c.proposed_at <= ? "
+                "AND (l.withdrawn_at IS NULL OR l.withdrawn_at > ?) "
+            )
+            params += [when, when, when]
+        with self._db.reading() as cursor:
+            rows = cursor.all(query + "ORDER BY l.linked_at, l.link_id", params)
+        return [
+            IncomingLink(
+                UUID(from_claim),
+                Link(link_id, str(claim_id), LinkKind(kind), note),
+                datetime.fromisoformat(linked_at),
+                datetime.fromisoformat(withdrawn) if withdrawn else None,
+            )
+            for link_id, from_claim, kind, note, linked_at, withdrawn in rows
+        ]
+
+    def citing(self, source_id: UUID) -> list[UUID]:
+        """Claims whose stance chains name the source or once did, in the
+        order they were proposed."""
+        with self._db.reading() as cursor:
+            rows = cursor.all(
+                "SELECT claim_id FROM {view_claim_sources} WHERE source_id = ? "
+                "ORDER BY seq",
+                (str(source_id),),
+            )
+        return [UUID(c) for (c,) in rows]
+
+    def cites(self, claim_id: UUID, source_ids: Iterable[str]) -> bool:
+        """Whether a claim's chains name, or once named, one of these sources."""
+        wanted = list(source_ids)
+        if not wanted:
+            return False
+        marks = ",".join("?" * len(wanted))
+        with self._db.reading() as cursor:
+            found = cursor.one(
+                "SELECT 1 FROM {view_claim_sources} WHERE claim_id = ? "  # noqa: S608 - only placeholders are interpolated
+                f"AND source_id IN ({marks}) LIMIT 1",
+                [str(claim_id), *wanted],
+            )
+        return found is not None
+
+    def page(
+        self,
+        query: ClaimQuery,
+        *,
+        after: int | None,
+        before: int | None,
+        first: int | None,
+        last: int | None,
+    ) -> ClaimSlice:
+        """The ``first`` claims after the ``after`` seq, or the ``last``
+        before ``before``, of those the query holds, with the total and
+        whether any lie on either side."""
+        where, params = self._where(query)
+        if where is None:
+            return ClaimSlice([], False, False)
+        lower = -1 if after is None else after
+        bounds = where + " AND c.seq > ?" + ("" if before is None else " AND c.seq < ?")
+        bound_params = [*params, lower, *(() if before is None else (before,))]
+        size = first if last is None else last
+        assert size is not None  # noqa: S101 - the reader settles the size
+        order = "DESC" if last is not None else "ASC"
+        with self._db.reading() as cursor:
+            rows = cursor.all(
+                "SELECT c.seq, c.claim_id, c.version, c.state FROM {view_claims} c "  # noqa: S608 - clauses are ours, values are placeholders
+                f"WHERE {bounds} ORDER BY c.seq {order} LIMIT ?",
+                [*bound_params, size + 1],
+            )
+            more = len(rows) > size
+            rows = rows[:size]
+            if last is not None:
+                rows.reverse()
+
+            def any_where(extra: str, values: Sequence[object]) -> bool:
+                return (
+                    cursor.one(
+                        "SELECT 1 FROM {view_claims} c "  # noqa: S608 - clauses are ours
+                        f"WHERE {where} AND {extra} LIMIT 1",
+                        [*params, *values],
+                    )
+                    is not None
+                )
+
+            if rows:
+                low, high = rows[0][0], rows[-1][0]
+                has_previous = (
+                    more if last is not None else any_where("c.seq < ?", [low])
+                )
+                has_next = more if last is None else any_where("c.seq > ?", [high])
+            else:  # an empty page sits at its cursor: what lies on either side
+                window = more  # a page of 0 still looked for one claim
+                beyond = before is not None and any_where("c.seq >= ?", [before])
+                has_previous = any_where("c.seq <= ?", [lower]) or (
+                    last is not None and window
+                )
+                has_next = beyond or (last is None and window)
+        claims = [
+            (int(seq), self._codec.claim(UUID(claim_id), version, state))
+            for seq, claim_id, version, state in rows
+        ]
+        return ClaimSlice(claims, has_previous, has_next)
+
+    def count(self, query: ClaimQuery) -> int:
+        """How many claims the query holds."""
+        where, params = self._where(query)
+        if where is None:
+            return 0
+        with self._db.reading() as cursor:
+            if where == EVERYTHING:
+                found = cursor.one(
+                    "SELECT value FROM {view_shape} WHERE name = 'claims'"
+                )
+            else:
+                found = cursor.one(
+                    f"SELECT count(*) FROM {{view_claims}} c WHERE {where}",  # noqa: S608 - clauses are ours
+                    params,
+                )
+        return int(found[0]) if found else 0
+
+    def _where(self, query: ClaimQuery) -> tuple[str | None, list[object]]:
+        """The SQL condition on claims ``c`` for a query, or None when it can
+        hold nothing (a search with no words)."""
+        clauses = [EVERYTHING]
+        params: list[object] = []
+        if query.status is not None:
+            clauses.append("c.status = ?")
+            params.append(query.status.value)
+        if query.source_ids:
+            marks = ",".join("?" * len(query.source_ids))
+            clauses.append(
+                "c.seq IN (SELECT seq FROM {view_claim_sources} "  # noqa: S608 - only placeholders are interpolated
+                f"WHERE source_id IN ({marks}) AND now = ?)"
+            )
+            params += [*query.source_ids, True]
+        if query.entity is not None:
+            clauses.append(
+                "c.seq IN (SELECT seq FROM {view_claim_entities} WHERE entity = ?)"
+            )
+            params.append(query.entity)
+        if query.text is not None:
+            words = re.findall(r"\w+", query.text)
+            if not words:
+                return None, []
+            if self._db.postgres:
+                clauses.append(
+                    "c.seq IN (SELECT seq FROM {view_claim_search} "
+                    "WHERE body @@ to_tsquery('english', ?))"
+                )
+                params.append(" & ".join(f"{w}:*" for w in words))
+            else:
+                clauses.append(
+                    "c.seq IN (SELECT rowid FROM {view_claim_search} "
+                    "WHERE {view_claim_search} MATCH ?)"
+                )
+                params.append(" ".join(f'"{w}"*' for w in words))
+        return " AND ".join(clauses), params

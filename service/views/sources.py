@@ -1,0 +1,113 @@
+"""Every state of every source, in memory, read from the source views.
+
+Sources are few beside claims (their number grows with the people and
+outlets quoted, not with what is recorded about them), and every reading of a
+claim needs the sources of its chains and their affiliations, now or at a
+past basis: so this process keeps them all, loaded from the view's rows (not
+by replaying the log) and brought up from the rows written since.
+
+A published mapping is never changed in place: a reader holding one keeps a
+consistent set while newer states arrive."""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from service.domain.source import Source
+from service.views.codec import StateCodec
+from service.views.database import Cursor
+
+
+@dataclass(frozen=True)
+class SourceState:
+    position: int
+    recorded_at: datetime
+    source: Source
+
+
+class SourceDirectory:
+    def __init__(self, codec: StateCodec) -> None:
+        self._codec = codec
+        self._lock = threading.Lock()
+        self._states: dict[str, list[SourceState]] = {}
+        self._now: dict[str, Source] = {}
+        self.position = 0  # the directory holds every state recorded by here
+
+    def refresh(self, cursor: Cursor, through: int) -> None:
+        """Take in the states recorded after what it holds, up to
+        ``through`` (the position the views read in ``cursor`` reflect)."""
+        if through <= self.position:
+            return
+        with self._lock:
+            if through <= self.position:
+                return
+            rows = cursor.all(
+                "SELECT source_id, version, position, recorded_at, state "
+                "FROM {view_source_states} WHERE position > ? AND position <= ? "
+                "ORDER BY position",
+                (self.position, through),
+            )
+            if rows:
+                now = dict(self._now)
+                for source_id, version, position, recorded_at, state in rows:
+                    source = self._codec.source(UUID(source_id), version, state)
+                    found = SourceState(
+                        position, datetime.fromisoformat(recorded_at), source
+                    )
+                    self._states.setdefault(source_id, []).append(found)
+                    now[source_id] = source
+                self._now = now
+            self.position = through
+
+    def now(self) -> Mapping[str, Source]:
+        """Every source as it stands, by id."""
+        return self._now
+
+    def get(self, source_id: UUID | str) -> Source | None:
+        return self._now.get(str(source_id))
+
+    def at(self, recorded_at: datetime) -> dict[str, Source]:
+        """Every source as the ledger held it at a recorded time, by id.
+
+        A stance can only cite sources registered before it, so a chain read
+        at ``recorded_at`` finds its sources here; should clocks disagree (a
+        source registered by a server whose clock runs ahead), a source not
+        yet registered then stands in with its first state rather than none."""
+        found = {}
+        for source_id, states in list(self._states.items()):
+            times = [s.recorded_at for s in states]
+            index = max(bisect_right(times, recorded_at) - 1, 0)
+            found[source_id] = states[index].source
+        return found
+
+    def under(self, source_id: UUID | str) -> set[str]:
+        """The source and every source affiliated to it, as affiliations stand now."""
+        return sources_under(self._now, source_id)
+
+
+def sources_under(sources: Mapping[str, Source], source_id: UUID | str) -> set[str]:
+    """The source and every source affiliated to it, directly or through
+    others: whose status rests on it."""
+    children: dict[str, list[str]] = {}
+    for source in sources.values():
+        if source.affiliation_id:
+            children.setdefault(str(source.affiliation_id), []).append(str(source.id))
+    found = {str(source_id)}
+    frontier = [str(source_id)]
+    while frontier:
+        for child in children.get(frontier.pop(), ()):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return found
+
+
+def stamp(moment: datetime) -> str:
+    """A recorded time as the views store it: ISO 8601 in UTC with
+    microseconds, so text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,192 @@
+"""The views follow the log exactly once: stopped anywhere (kill -9 in the
+middle of a batch) they resume where their last committed batch left them,
+and several processes following one database together apply each event
+once; either way they equal a rebuild from the log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from service.application import Actor, ClaimsLedger
+from service.application.commands import AmendSource
+from service.domain.ids import source_id_for
+from service.domain.source import SourceChanges
+from service.seeding import load_seeds
+from service.views.reads import ClaimQuery, Views
+from tests.conftest import Store, postgres_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "bench" / "corpus.py"
+EDITOR = Actor("editor")
+
+FOLLOW = """
+import sys
+from service.application import Actor, ClaimsLedger
+from service.settings import Settings
+from service.views.reads import Views
+
+settings = Settings(db_path=sys.argv[1], database_url=sys.argv[2] or None)
+ledger = ClaimsLedger(env=settings.ledger_env())
+views = Views(ledger, batch=int(sys.argv[3]))
+while True:
+    before = views.position
+    after = views.catch_up(limit=int(sys.argv[3]))
+    print(after, flush=True)
+    if after == before:
+        break
+"""
+
+
+def write_corpus(store: Store, claims: int) -> None:
+    """A corpus of the seed's shape (chains, retractions, corrections,
+    links, a long stream), written through the ledger's own use cases."""
+    where = (
+        ["--database-url", store.settings.database_url]
+        if store.settings.database_url
+        else ["--db", store.settings.db_path]
+    )
+    done = subprocess.run(
+        [
+            *(sys.executable, str(CORPUS), "--claims", str(claims), *where),
+            *("--hot-every", "100", "--hot-events", "200", "--batch", "64"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def amend_every_source(ledger: ClaimsLedger) -> None:
+    """Rename every source and make the first one anonymous: what claims are
+    found by, and how their status is judged, changes for claims the amended
+    sources never wrote to."""
+    views = Views(ledger)
+    views.catch_up()
+    for index, source in enumerate(views.sources()):
+        changes = SourceChanges(name=f"{source.name} (renamed)")
+        if index == 0:
+            changes = SourceChanges(name=changes.name, anonymous=True)
+        ledger.amend_source(
+            EDITOR, AmendSource(source.id, source.version, changes, "a test")
+        )
+
+
+def follow(store: Store, batch: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            FOLLOW,
+            store.settings.db_path,
+            store.settings.database_url or "",
+            str(batch),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def head(ledger: ClaimsLedger) -> int:
+    return int(ledger.recorder.max_notification_id() or 0)
+
+
+def test_views_killed_mid_stream_resume_and_equal_a_rebuild(store: Store) -> None:
+    write_corpus(store, 150)
+    ledger = store.open()
+    try:
+        amend_every_source(ledger)
+        last = head(ledger)
+        child = follow(store, batch=5)
+        assert child.stdout is not None
+        first = int(child.stdout.readline())  # one batch committed
+        time.sleep(0.01)  # and, most likely, another one under way
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        assert 0 < first < last
+
+        resumed = Views(ledger)
+        stopped_at = resumed.position
+        assert first <= stopped_at < last  # killed before the end
+        assert resumed.catch_up() == last
+        followed = resumed.dump()
+        assert resumed.rebuild() == last
+        assert resumed.dump() == followed
+    finally:
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_two_processes_following_one_database_apply_each_event_once() -> None:
+    with postgres_schema() as url:
+        store = Store.postgres(url)
+        write_corpus(store, 150)
+        children = [follow(store, batch=25) for _ in range(2)]
+        outputs = [child.communicate(timeout=300)[0] for child in children]
+        assert all(child.returncode == 0 for child in children)
+        ledger = store.open()
+        try:
+            last = head(ledger)
+            # both took turns: each saw the views at the head at the end
+            assert [int(o.split()[-1]) for o in outputs] == [last, last]
+            views = Views(ledger)
+            assert views.position == last
+            applied = views.dump()
+            shape = views.shape()
+            views.rebuild()
+            assert views.dump() == applied
+            proposed = [
+                n
+                for n in ledger.recorder.select_notifications(1, last + 1)
+                if n.topic.endswith("Claim.Proposed")
+            ]
+            assert shape.claims == len(proposed)  # each claim counted once
+        finally:
+            ledger.close()
+
+
+def test_a_source_amendment_restatuses_and_reindexes_the_claims_naming_it(
+    store: Store,
+) -> None:
+    ledger = store.open()
+    try:
+        load_seeds(ledger)
+        views = Views(ledger)
+        views.catch_up()
+        wsj = source_id_for("wsj")
+        cited = views.page(
+            ClaimQuery(source_ids=(str(wsj),)),
+            after=None,
+            before=None,
+            first=50,
+            last=None,
+        ).claims
+        assert cited
+        ledger.amend_source(
+            EDITOR,
+            AmendSource(
+                wsj,
+                views.source(wsj).version,  # type: ignore[union-attr]
+                SourceChanges(name="The Wall Street Journal Europe"),
+                "the edition",
+            ),
+        )
+        views.catch_up()
+        found = views.page(
+            ClaimQuery(text="europe"), after=None, before=None, first=50, last=None
+        ).claims
+        assert {c.id for _, c in found} == {c.id for _, c in cited}
+        assert isinstance(found[0][1].id, UUID)
+    finally:
+        ledger.close()
