@@ -211,20 +211,23 @@ class ViewDatabase:
                 )
         return found
 
-    def index_text(self, cursor: Cursor, seq: int, text: str) -> None:
-        """What search finds a claim by: its wording, quotes, sources."""
+    def index_texts(self, cursor: Cursor, texts: Sequence[tuple[int, str]]) -> None:
+        """What search finds each claim by (its wording, quotes, sources),
+        by the claim's seq."""
         if self.postgres:
-            cursor.execute(
+            cursor.executemany(
                 "INSERT INTO {view_claim_search} (seq, body) "
                 "VALUES (?, to_tsvector('english', ?)) "
                 "ON CONFLICT (seq) DO UPDATE SET body = excluded.body",
-                (seq, text),
+                texts,
             )
         else:
-            cursor.execute("DELETE FROM {view_claim_search} WHERE rowid = ?", (seq,))
-            cursor.execute(
-                "INSERT INTO {view_claim_search} (rowid, body) VALUES (?, ?)",
-                (seq, text),
+            cursor.executemany(
+                "DELETE FROM {view_claim_search} WHERE rowid = ?",
+                [(seq,) for seq, _ in texts],
+            )
+            cursor.executemany(
+                "INSERT INTO {view_claim_search} (rowid, body) VALUES (?, ?)", texts
             )
 
 

@@ -20,7 +20,8 @@ What one event changes:
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -54,10 +55,25 @@ SHAPE = (
 
 @dataclass
 class _ClaimRow:
+    """A claim's row, and which of its index rows the batch must rewrite."""
+
     claim: Claim
     seq: int
     changed_at: datetime
     changed_position: int
+    entities: bool = False  # what it is about
+    chains: bool = False  # a chain lost a source
+    words: bool = False  # its wording, a quote, a source's name
+
+    def touched_by(self, event: Claim.Event) -> None:
+        if isinstance(event, Claim.Proposed | Claim.Amended):
+            self.entities = True
+        if isinstance(event, Claim.StanceAmended) and "chain" in event.changes:
+            self.chains = True
+        if not isinstance(
+            event, Claim.Linked | Claim.LinkWithdrawn | Claim.StanceRetracted
+        ):
+            self.words = True
 
 
 class ViewProjector:
@@ -75,10 +91,13 @@ class ViewProjector:
         self._directory = directory
         self._batch = batch
 
-    def catch_up(self, limit: int | None = None) -> int:
+    def catch_up(
+        self, limit: int | None = None, progress: Callable[[int], object] | None = None
+    ) -> int:
         """Apply every event recorded since the views' position (at most
         ``limit`` events, for tests that stop half-way); return the position
-        the views now reflect. Blocking: call it from a worker thread."""
+        the views now reflect. ``progress`` is told how many events each
+        committed batch applied. Blocking: call it from a worker thread."""
         applied = 0
         while True:
             with self._db.writing() as cursor:
@@ -96,6 +115,8 @@ class ViewProjector:
                     (notifications[-1].id, TRACKING),
                 )
                 applied += len(notifications)
+            if progress is not None:
+                progress(len(notifications))
 
     def _lock(self, cursor: Cursor) -> int:
         """Take the views for this transaction; the position they reflect."""
@@ -134,16 +155,19 @@ class ViewProjector:
         ]
 
     def _apply(self, cursor: Cursor, notifications: list[Notification]) -> None:
-        claims: dict[UUID, _ClaimRow] = {}
+        """The batch's events, applied in memory in log order, then written
+        with one statement per kind of row (not one per event)."""
+        events = [self._ledger.mapper.to_domain_event(n) for n in notifications]
+        claims = self._load(
+            cursor, [e.originator_id for e in events if isinstance(e, Claim.Event)]
+        )
         sources: dict[str, Source] = {}  # changed in this batch
         amended: set[str] = set()
+        rows = _Rows()
         shape = _Shape(cursor)
-        for notification in notifications:
-            event = self._ledger.mapper.to_domain_event(notification)
+        for notification, event in zip(notifications, events, strict=True):
             if isinstance(event, Claim.Event):
-                row = claims.get(event.originator_id) or self._load(
-                    cursor, event.originator_id
-                )
+                row = claims.get(event.originator_id)
                 claim = cast(Claim, event.mutate(row.claim if row else None))
                 if row is None:
                     row = _ClaimRow(claim, notification.id, event.timestamp, 0)
@@ -151,8 +175,9 @@ class ViewProjector:
                 row.claim = claim
                 row.changed_at = event.timestamp
                 row.changed_position = notification.id
+                row.touched_by(event)
                 claims[claim.id] = row
-                self._index(cursor, event, row, shape)
+                self._index(event, row, rows, shape)
             elif isinstance(event, Source.Event):
                 key = str(event.originator_id)
                 current = sources.get(key) or self._directory.get(key)
@@ -160,39 +185,52 @@ class ViewProjector:
                     Source, event.mutate(copy.deepcopy(current) if current else None)
                 )
                 sources[key] = source
-                self._write_source(cursor, source, notification.id, event.timestamp)
+                rows.source_state(source, notification.id, event.timestamp, self._codec)
                 if isinstance(event, Source.Registered):
                     shape.add("sources")
                 else:
                     amended.add(key)
+        rows.write_index(cursor, shape)
         everyone = {**self._directory.now(), **sources}
         if amended:
-            for claim_id in self._naming(cursor, everyone, amended):
-                if claim_id not in claims:
-                    found = self._load(cursor, claim_id)
-                    if found is not None:
-                        claims[claim_id] = found
+            naming = self._naming(cursor, everyone, amended)
+            claims.update(self._load(cursor, [c for c in naming if c not in claims]))
+            for claim_id in naming:
+                claims[claim_id].words = True  # a source's name may have changed
         facts = {
             sid: SourceFacts(anonymous=s.anonymous, affiliation_id=s.affiliation_id)
             for sid, s in everyone.items()
         }
         for row in claims.values():
-            self._write_claim(cursor, row, everyone, facts)
+            rows.claim(row, everyone, facts, self._codec)
+        rows.write_claims(cursor, self._db)
         shape.save()
 
-    def _load(self, cursor: Cursor, claim_id: UUID) -> _ClaimRow | None:
-        found = cursor.one(
-            "SELECT version, seq, changed_at, changed_position, state "
-            "FROM {view_claims} WHERE claim_id = ?",
-            (str(claim_id),),
-        )
-        if found is None:
-            return None
-        version, seq, changed_at, changed_position, state = found
-        claim = self._codec.claim(claim_id, version, state)
-        return _ClaimRow(
-            claim, seq, datetime.fromisoformat(changed_at), changed_position
-        )
+    def _load(self, cursor: Cursor, claim_ids: Iterable[UUID]) -> dict[UUID, _ClaimRow]:
+        """These claims' rows, as the views hold them (absent: not yet)."""
+        wanted = [str(c) for c in dict.fromkeys(claim_ids)]
+        found: dict[UUID, _ClaimRow] = {}
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for (
+                claim_id,
+                version,
+                seq,
+                changed_at,
+                changed_position,
+                state,
+            ) in cursor.all(
+                "SELECT claim_id, version, seq, changed_at, changed_position, state "  # noqa: S608 - only placeholders are interpolated
+                f"FROM {{view_claims}} WHERE claim_id IN ({marks})",
+                chunk,
+            ):
+                key = UUID(claim_id)
+                claim = self._codec.claim(key, version, state)
+                found[key] = _ClaimRow(
+                    claim, seq, datetime.fromisoformat(changed_at), changed_position
+                )
+        return found
 
     def _naming(
         self, cursor: Cursor, everyone: Mapping[str, Source], amended: Iterable[str]
@@ -212,17 +250,14 @@ class ViewProjector:
         return [UUID(c) for c in found]
 
     def _index(
-        self, cursor: Cursor, event: Claim.Event, row: _ClaimRow, shape: _Shape
+        self, event: Claim.Event, row: _ClaimRow, rows: _Rows, shape: _Shape
     ) -> None:
         """Links, who cites whom, and the largest lists, from the event."""
         claim = row.claim
         shape.grow("longest_stream", claim.version)
         if isinstance(event, Claim.Linked):
             link = claim.links[event.link_id]
-            cursor.execute(
-                "INSERT INTO {view_links} (link_id, from_claim, target_claim, "
-                "kind, note, linked_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (link_id) DO NOTHING",
+            rows.links.append(
                 (
                     link.link_id,
                     str(claim.id),
@@ -230,76 +265,122 @@ class ViewProjector:
                     link.kind.value,
                     link.note,
                     stamp(event.timestamp),
-                ),
+                )
             )
+            rows.linked_from[link.target_id] += 1
             shape.grow("most_links", len(claim.links))
-            shape.grow("most_linked_from", shape.count("linked_from", link.target_id))
         elif isinstance(event, Claim.LinkWithdrawn):
-            cursor.execute(
-                "UPDATE {view_links} SET withdrawn_at = ? WHERE link_id = ?",
-                (stamp(event.timestamp), event.link_id),
-            )
+            rows.withdrawn.append((stamp(event.timestamp), event.link_id))
         elif isinstance(event, Claim.StanceRecorded):
             shape.grow("most_stances", len(claim.stances))
-            self._cite(cursor, row, event.chain, shape)
+            rows.cite(row, event.chain, shape)
         elif isinstance(event, Claim.StanceAmended) and "chain" in event.changes:
-            self._cite(cursor, row, [str(s) for s in event.changes["chain"]], shape)
+            rows.cite(row, [str(s) for s in event.changes["chain"]], shape)
 
-    def _cite(
-        self, cursor: Cursor, row: _ClaimRow, chain: list[str], shape: _Shape
-    ) -> None:
+
+CHUNK = 500  # ids per IN (...) list: well under either database's limit
+
+
+class _Rows:
+    """What one batch writes, gathered while its events are applied."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[object, ...]] = []
+        self.withdrawn: list[tuple[object, ...]] = []
+        self.linked_from: Counter[str] = Counter()
+        self.citations: dict[tuple[str, int], str] = {}  # (source, seq) -> claim
+        self.statements: Counter[str] = Counter()
+        self.source_states: list[tuple[object, ...]] = []
+        self.sources: dict[str, tuple[int, int]] = {}  # id -> first, last position
+        self.claims: list[tuple[object, ...]] = []
+        self.entities: list[tuple[object, ...]] = []
+        self.about: list[tuple[object, ...]] = []  # seqs whose entities change
+        self.rechained: list[tuple[object, ...]] = []  # seqs whose chains change
+        self.named: list[tuple[object, ...]] = []
+        self.texts: list[tuple[int, str]] = []
+
+    def cite(self, row: _ClaimRow, chain: list[str], shape: _Shape) -> None:
         shape.grow("most_hops", len(chain))
         for source_id in dict.fromkeys(chain):
-            added = cursor.one(
-                "INSERT INTO {view_claim_sources} (source_id, seq, claim_id, now) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (source_id, seq) DO NOTHING "
-                "RETURNING seq",
-                (source_id, row.seq, str(row.claim.id), True),
-            )
-            if added is not None:
-                shape.grow("most_citing", shape.count("citing", source_id))
-            shape.grow("most_statements", shape.count("statements", source_id))
+            self.citations[(source_id, row.seq)] = str(row.claim.id)
+            self.statements[source_id] += 1
 
-    def _write_source(
-        self, cursor: Cursor, source: Source, position: int, recorded_at: datetime
+    def source_state(
+        self, source: Source, position: int, recorded_at: datetime, codec: StateCodec
     ) -> None:
-        cursor.execute(
+        key = str(source.id)
+        self.source_states.append(
+            (key, source.version, position, stamp(recorded_at), codec.encode(source))
+        )
+        first, _ = self.sources.get(key, (position, position))
+        self.sources[key] = (first, position)
+
+    def write_index(self, cursor: Cursor, shape: _Shape) -> None:
+        """Links, citations, source states and the counts behind the shape."""
+        cursor.executemany(
+            "INSERT INTO {view_links} (link_id, from_claim, target_claim, "
+            "kind, note, linked_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (link_id) DO NOTHING",
+            self.links,
+        )
+        cursor.executemany(
+            "UPDATE {view_links} SET withdrawn_at = ? WHERE link_id = ?",
+            self.withdrawn,
+        )
+        cursor.executemany(
             "INSERT INTO {view_source_states} (source_id, version, position, "
             "recorded_at, state) VALUES (?, ?, ?, ?, ?)",
-            (
-                str(source.id),
-                source.version,
-                position,
-                stamp(recorded_at),
-                self._codec.encode(source),
-            ),
+            self.source_states,
         )
-        cursor.execute(
+        cursor.executemany(
             "INSERT INTO {view_sources} (source_id, seq, changed_position) "
             "VALUES (?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
             "changed_position = excluded.changed_position",
-            (str(source.id), position, position),
+            [(key, first, last) for key, (first, last) in self.sources.items()],
         )
+        new = self._new_citations(cursor)
+        cursor.executemany(
+            "INSERT INTO {view_claim_sources} (source_id, seq, claim_id, now) "
+            "VALUES (?, ?, ?, ?)",
+            [(s, seq, self.citations[(s, seq)], True) for s, seq in new],
+        )
+        citing = Counter(source_id for source_id, _ in new)
+        for kind, counts, most in (
+            ("linked_from", self.linked_from, "most_linked_from"),
+            ("citing", citing, "most_citing"),
+            ("statements", self.statements, "most_statements"),
+        ):
+            for value in shape.count(kind, counts):
+                shape.grow(most, value)
 
-    def _write_claim(
+    def _new_citations(self, cursor: Cursor) -> list[tuple[str, int]]:
+        """The batch's (source, claim) pairs the views do not hold yet."""
+        seqs = sorted({seq for _, seq in self.citations})
+        held: set[tuple[str, int]] = set()
+        for start in range(0, len(seqs), CHUNK):
+            chunk = seqs[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            held.update(
+                (source_id, int(seq))
+                for source_id, seq in cursor.all(
+                    "SELECT source_id, seq FROM {view_claim_sources} "  # noqa: S608 - only placeholders are interpolated
+                    f"WHERE seq IN ({marks})",
+                    chunk,
+                )
+            )
+        return [pair for pair in self.citations if pair not in held]
+
+    def claim(
         self,
-        cursor: Cursor,
         row: _ClaimRow,
         sources: Mapping[str, Source],
         facts: Mapping[str, SourceFacts],
+        codec: StateCodec,
     ) -> None:
         claim = row.claim
         stances = claim.stances_at()
         status = derive_status(stances, facts).status
-        cursor.execute(
-            "INSERT INTO {view_claims} (claim_id, seq, version, status, "
-            "proposed_at, changed_at, changed_position, occurred_start, "
-            "occurred_end, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (claim_id) DO UPDATE SET version = excluded.version, "
-            "status = excluded.status, changed_at = excluded.changed_at, "
-            "changed_position = excluded.changed_position, "
-            "occurred_start = excluded.occurred_start, "
-            "occurred_end = excluded.occurred_end, state = excluded.state",
+        self.claims.append(
             (
                 str(claim.id),
                 row.seq,
@@ -310,22 +391,20 @@ class ViewProjector:
                 row.changed_position,
                 _day(claim.occurred.start),
                 _day(claim.occurred.end),
-                self._codec.encode(claim),
-            ),
+                codec.encode(claim),
+            )
         )
-        cursor.execute("DELETE FROM {view_claim_entities} WHERE seq = ?", (row.seq,))
-        cursor.executemany(
-            "INSERT INTO {view_claim_entities} (entity, seq) VALUES (?, ?)",
-            [(e, row.seq) for e in dict.fromkeys(e.casefold() for e in claim.about)],
-        )
+        if row.entities:
+            self.about.append((row.seq,))
+            self.entities += [
+                (e, row.seq) for e in dict.fromkeys(e.casefold() for e in claim.about)
+            ]
         named = dict.fromkeys(s for stance in stances for s in stance.chain)
-        cursor.execute(
-            "UPDATE {view_claim_sources} SET now = ? WHERE seq = ?", (False, row.seq)
-        )
-        cursor.executemany(
-            "UPDATE {view_claim_sources} SET now = ? WHERE source_id = ? AND seq = ?",
-            [(True, s, row.seq) for s in named],
-        )
+        if row.chains:
+            self.rechained.append((row.seq,))
+            self.named += [(True, s, row.seq) for s in named]
+        if not row.words:
+            return
         words = [claim.text]
         for stance in stances:
             words.append(stance.quote or "")
@@ -333,7 +412,37 @@ class ViewProjector:
             source = sources.get(source_id)
             if source is not None:
                 words += [source.name, source.descriptor or ""]
-        self._db.index_text(cursor, row.seq, " ".join(w for w in words if w))
+        self.texts.append((row.seq, " ".join(w for w in words if w)))
+
+    def write_claims(self, cursor: Cursor, database: ViewDatabase) -> None:
+        """Each changed claim's row, entities, named sources and search text."""
+        cursor.executemany(
+            "INSERT INTO {view_claims} (claim_id, seq, version, status, "
+            "proposed_at, changed_at, changed_position, occurred_start, "
+            "occurred_end, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (claim_id) DO UPDATE SET version = excluded.version, "
+            "status = excluded.status, changed_at = excluded.changed_at, "
+            "changed_position = excluded.changed_position, "
+            "occurred_start = excluded.occurred_start, "
+            "occurred_end = excluded.occurred_end, state = excluded.state",
+            self.claims,
+        )
+        cursor.executemany(
+            "DELETE FROM {view_claim_entities} WHERE seq = ?", self.about
+        )
+        cursor.executemany(
+            "INSERT INTO {view_claim_entities} (entity, seq) VALUES (?, ?)",
+            self.entities,
+        )
+        cursor.executemany(
+            "UPDATE {view_claim_sources} SET now = FALSE WHERE seq = ?",
+            self.rechained,
+        )
+        cursor.executemany(
+            "UPDATE {view_claim_sources} SET now = ? WHERE source_id = ? AND seq = ?",
+            self.named,
+        )
+        database.index_texts(cursor, self.texts)
 
 
 def _day(value: object) -> str | None:
@@ -357,17 +466,29 @@ class _Shape:
             self._sizes[name] = size
             self._changed.add(name)
 
-    def count(self, kind: str, key: str) -> int:
-        """One more of a per-key count (a claim's incoming links, a source's
-        citing claims or statements); the new count."""
-        found = self._cursor.one(
-            "INSERT INTO {view_counts} (kind, key, value) VALUES (?, ?, 1) "
-            "ON CONFLICT (kind, key) DO UPDATE SET value = {view_counts}.value + 1 "
-            "RETURNING value",
-            (kind, key),
+    def count(self, kind: str, more: Counter[str]) -> list[int]:
+        """Add to per-key counts (a claim's incoming links, a source's citing
+        claims or statements); the new counts."""
+        self._cursor.executemany(
+            "INSERT INTO {view_counts} (kind, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (kind, key) DO UPDATE SET "
+            "value = {view_counts}.value + excluded.value",
+            [(kind, key, n) for key, n in more.items()],
         )
-        assert found is not None  # noqa: S101 - an upsert returns its row
-        return int(found[0])
+        keys = sorted(more)
+        found: list[int] = []
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found += [
+                int(value)
+                for (value,) in self._cursor.all(
+                    "SELECT value FROM {view_counts} WHERE kind = ? "  # noqa: S608 - only placeholders are interpolated
+                    f"AND key IN ({marks})",
+                    [kind, *chunk],
+                )
+            ]
+        return found
 
     def save(self) -> None:
         self._cursor.executemany(

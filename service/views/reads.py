@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -104,13 +104,15 @@ class Views:
 
     # ---- following --------------------------------------------------------
 
-    def catch_up(self, limit: int | None = None) -> int:
+    def catch_up(
+        self, limit: int | None = None, progress: Callable[[int], object] | None = None
+    ) -> int:
         """Apply what the log holds beyond the views, then take in what
         changed; the position the views reflect. Blocking."""
-        self._projector.catch_up(limit)
+        self._projector.catch_up(limit, progress)
         return self.refresh()
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Callable[[int], object] | None = None) -> int:
         """Drop the views and apply the whole log again. Blocking."""
         with self._lock:
             self._db.drop()
@@ -122,7 +124,7 @@ class Views:
             self.position = 0
             self._shape = Shape()
             self._long = {}
-        return self.catch_up()
+        return self.catch_up(progress=progress)
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every view, in a stable order (see ViewDatabase.dump)."""

@@ -190,3 +190,49 @@ def test_a_source_amendment_restatuses_and_reindexes_the_claims_naming_it(
         assert isinstance(found[0][1].id, UUID)
     finally:
         ledger.close()
+
+
+def test_the_rebuild_command_rebuilds_the_views_quietly_when_piped(
+    store: Store,
+) -> None:
+    ledger = store.open()
+    try:
+        load_seeds(ledger)
+        views = Views(ledger)
+        views.catch_up()
+        before = views.dump()
+        last = head(ledger)
+    finally:
+        ledger.close()
+    env = {
+        **os.environ,
+        **(
+            {"CLAIMS_DATABASE_URL": store.settings.database_url}
+            if store.settings.database_url
+            else {}
+        ),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "rebuild-views",
+            "--db",
+            store.settings.db_path,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress bar when not on a terminal
+    assert done.stdout.startswith(f"rebuilt the views from {last} events")
+    ledger = store.open()
+    try:
+        assert Views(ledger).dump() == before
+    finally:
+        ledger.close()
