@@ -8,7 +8,7 @@ import binascii
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from service.domain.recording import LedgerEvent
 from service.domain.source import Source
 from service.domain.status import ClaimStatus, SourceFacts, StatusVerdict, derive_status
 from service.domain.values import ChainRole
-from service.views.reads import ClaimQuery, IncomingLink, Views
+from service.views.reads import ClaimOrder, ClaimQuery, IncomingLink, Place, Views
 
 ENVELOPE = frozenset(
     {
@@ -129,8 +129,13 @@ class HistoryEntry:
 class ClaimFilter:
     status: ClaimStatus | None = None
     source_id: UUID | None = None
+    affiliated: bool = False  # also the sources affiliated to source_id
     entity: str | None = None
     text: str | None = None
+    occurred_from: date | None = None
+    occurred_to: date | None = None
+    reported_from: date | None = None
+    reported_to: date | None = None
 
 
 @dataclass(frozen=True)
@@ -156,18 +161,39 @@ DEFAULT_PAGE = 20
 """Claims on a page when the client asks for neither ``first`` nor ``last``."""
 
 
-def encode_cursor(index: int) -> str:
-    return base64.urlsafe_b64encode(f"claims:{index}".encode()).decode()
+def encode_cursor(order: ClaimOrder, place: Place) -> str:
+    """A place in a list, opaque to clients: ``claims:<seq>`` in the order
+    proposed (as cursors have always been), ``claims:<ORDER>:<values>``
+    in another."""
+    values = ":".join(str(v) for v in place.values)
+    text = values if order is ClaimOrder.PROPOSED else f"{order.value}:{values}"
+    return base64.urlsafe_b64encode(f"claims:{text}".encode()).decode()
 
 
-def decode_cursor(cursor: str, field: str = "after") -> int:
+def decode_cursor(cursor: str, order: ClaimOrder, field: str = "after") -> Place:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        prefix, _, number = text.partition(":")
-        if prefix != "claims":
+        prefix, *parts = text.split(":")
+        if prefix != "claims" or not parts:
             raise ValueError(prefix)
-        return int(number)
+        if parts[0] in ClaimOrder.__members__:
+            named = ClaimOrder(parts.pop(0))
+        else:
+            named = ClaimOrder.PROPOSED
     except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInputError("malformed cursor", field=field) from None
+    if named is not order:
+        raise InvalidInputError(
+            f"the cursor is a place in the {named.value} order, not {order.value}",
+            field=field,
+        )
+    try:
+        if order is ClaimOrder.OCCURRED:
+            day, seq = parts
+            return Place((day, int(seq)))
+        (number,) = parts
+        return Place((int(number),))
+    except ValueError:
         raise InvalidInputError("malformed cursor", field=field) from None
 
 
@@ -291,31 +317,43 @@ class Reader:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        order: ClaimOrder = ClaimOrder.PROPOSED,
+        descending: bool = False,
         charge: Charge = free,
     ) -> Page:
-        """Claims in the order they were proposed; the cursor is that order, so
-        pages stay stable while new claims are appended. ``first`` items after
-        ``after``, or the ``last`` items before ``before`` (Relay's two
-        directions). Filters judge claims as they stand now, in the views'
-        indexes; a search goes over every entry its words match (priced as
-        all claims); then one reading per claim on the page."""
+        """Claims in an order (the order proposed by default); a cursor is a
+        place in that order, so pages stay stable while claims are added or
+        change. ``first`` items after ``after``, or the ``last`` items before
+        ``before`` (Relay's two directions). Filters judge claims as they
+        stand now, in the views' indexes; a search goes over every entry its
+        words match, and a filtered list in another order than proposed sorts
+        every claim it holds (each priced as all claims); then one reading
+        per claim on the page."""
         charge(1)
+        every = scan_units(self.views.shape().claims)
         if claim_filter.text is not None:
-            charge(scan_units(self.views.shape().claims))
+            charge(every)
+        if claim_filter != ClaimFilter() and order is not ClaimOrder.PROPOSED:
+            charge(every)
         position = self._position()
         size = DEFAULT_PAGE if first is None and last is None else first
         found = self.views.page(
             self._query(claim_filter),
-            after=decode_cursor(after) if after else None,
-            before=decode_cursor(before, "before") if before else None,
+            order=order,
+            descending=descending,
+            after=decode_cursor(after, order) if after else None,
+            before=decode_cursor(before, order, "before") if before else None,
             first=size if last is None else None,
             last=last,
         )
         charge(len(found.claims))
         sources = self._sources(None)
         items = [
-            (encode_cursor(seq), self._reading(claim, Basis(), position, sources))
-            for seq, claim in found.claims
+            (
+                encode_cursor(order, place),
+                self._reading(claim, Basis(), position, sources),
+            )
+            for place, claim in found.claims
         ]
         return Page(
             items,
@@ -335,14 +373,20 @@ class Reader:
         return self.views.count(self._query(claim_filter))
 
     def _query(self, claim_filter: ClaimFilter) -> ClaimQuery:
+        f = claim_filter
         source_ids: tuple[str, ...] = ()
-        if claim_filter.source_id is not None:
-            source_ids = (str(claim_filter.source_id),)
+        if f.source_id is not None:
+            under = self.views.sources_under(f.source_id) if f.affiliated else set()
+            source_ids = tuple(sorted(under | {str(f.source_id)}))
         return ClaimQuery(
-            status=claim_filter.status,
+            status=f.status,
             source_ids=source_ids,
-            entity=claim_filter.entity.casefold() if claim_filter.entity else None,
-            text=claim_filter.text,
+            entity=f.entity.casefold() if f.entity else None,
+            text=f.text,
+            occurred_from=f.occurred_from,
+            occurred_to=f.occurred_to,
+            reported_from=f.reported_from,
+            reported_to=f.reported_to,
         )
 
     def sources(self) -> list[Source]:

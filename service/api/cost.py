@@ -57,7 +57,16 @@ from service.views.reads import Shape
 
 VersionOf = Callable[[UUID], int | None]
 
-FILTERS = ("status", "sourceId", "entity", "text")
+FILTERS = (
+    "status",
+    "sourceId",
+    "entity",
+    "text",
+    "occurredFrom",
+    "occurredTo",
+    "reportedFrom",
+    "reportedTo",
+)
 PAST = ("version", "recordedAt")  # a basis with either is read by a replay
 
 
@@ -285,7 +294,10 @@ def estimate(
             filtered = any(argument(field, f) is not None for f in FILTERS)
             searched = argument(field, "text") is not None
             counted = filtered and selects(field.selection_set, "totalCount", set())
-            own = 1 + scan_units(shape.claims) * (int(searched) + int(counted))
+            ordered = argument(field, "orderBy")
+            sorted_ = filtered and ordered not in (None, "PROPOSED")
+            scans = int(searched) + int(counted) + int(sorted_)
+            own = 1 + scan_units(shape.claims) * scans
             return own + page_size(field, definition) * (1 + below(longest))
         if key == "Query.sources":
             return 1 + shape.sources * below(Scope(events=shape.longest_stream))

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import aclosing
+from datetime import date
 from functools import partial
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -72,6 +73,7 @@ from service.domain.limits import ENTITY, SEARCH_TEXT, check_key
 from service.domain.status import ClaimStatus
 from service.readings import Basis, ClaimFilter
 from service.settings import Settings
+from service.views.reads import ClaimOrder
 
 T = TypeVar("T")
 C = TypeVar("C", bound=ClaimCommand, covariant=True)
@@ -176,17 +178,65 @@ class Query:
 
     @strawberry.field(
         permission_classes=READ,
-        description="Claims in the order they were proposed, filtered: the "
-        "first items after a cursor, or the last items before one (20 first "
-        "when neither is given).",
+        description="Claims, filtered, in an order (the order proposed, "
+        "unless orderBy says otherwise): the first items after a cursor, or "
+        "the last items before one (20 first when neither is given). Every "
+        "filter holds the claims as they stand now.",
     )
     async def claims(
         self,
         info: Info,
         status: ClaimStatus | None = None,
-        source_id: strawberry.ID | None = None,
+        source_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Claims with a stance whose chain names this source."
+            ),
+        ] = None,
+        include_affiliated: Annotated[
+            bool,
+            strawberry.argument(
+                description="With sourceId: also the sources affiliated to it, "
+                "directly or through others (a government and its officials)."
+            ),
+        ] = False,
         entity: str | None = None,
-        text: str | None = None,
+        text: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Words of the claim's wording, its quotes, or its "
+                "sources' names and descriptors, in any order, each also as "
+                "the start of a word, matched by stem (militants: militant)."
+            ),
+        ] = None,
+        occurred_from: Annotated[
+            date | None,
+            strawberry.argument(
+                description="Claims whose event may have happened on or after this day."
+            ),
+        ] = None,
+        occurred_to: Annotated[
+            date | None,
+            strawberry.argument(
+                description="Claims whose event may have happened on or before "
+                "this day."
+            ),
+        ] = None,
+        reported_from: Annotated[
+            date | None,
+            strawberry.argument(
+                description="Claims a source spoke of (a stance, a correction, "
+                "a retraction) on or after this day."
+            ),
+        ] = None,
+        reported_to: Annotated[
+            date | None,
+            strawberry.argument(
+                description="Claims a source spoke of on or before this day."
+            ),
+        ] = None,
+        order_by: ClaimOrder = ClaimOrder.PROPOSED,
+        descending: bool = False,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -195,6 +245,16 @@ class Query:
         limit = info.context.services.settings.max_page_size
         if first is not None and last is not None:
             raise InvalidInputError("give first or last, not both", field="last")
+        if include_affiliated and source_id is None:
+            raise InvalidInputError(
+                "includeAffiliated needs a sourceId", field="includeAffiliated"
+            )
+        for low, high, name in (
+            (occurred_from, occurred_to, "occurredTo"),
+            (reported_from, reported_to, "reportedTo"),
+        ):
+            if low is not None and high is not None and high < low:
+                raise InvalidInputError(f"{name} is before its start", field=name)
         for name, size in (("first", first), ("last", last)):
             if size is not None and not 0 <= size <= limit:
                 raise InvalidInputError(
@@ -205,8 +265,13 @@ class Query:
         claim_filter = ClaimFilter(
             status=status,
             source_id=expect_id(source_id, "Source") if source_id else None,
+            affiliated=include_affiliated,
             entity=entity,
             text=text,
+            occurred_from=occurred_from,
+            occurred_to=occurred_to,
+            reported_from=reported_from,
+            reported_to=reported_to,
         )
         reader = info.context.services.reader
         page = await info.context.read(
@@ -216,6 +281,8 @@ class Query:
             after=after,
             last=last,
             before=before,
+            order=order_by,
+            descending=descending,
             charge=info.context.charge,
         )
         edges = [

@@ -31,6 +31,7 @@ from service.domain.values import (
 from service.domain.values import Document as DomainDocument
 from service.domain.values import Period as DomainPeriod
 from service.readings import Basis, Change, ClaimReading, HistoryEntry
+from service.views.reads import ClaimOrder
 
 Position = NewType("Position", int)
 POSITION_SCALAR = strawberry.scalar(
@@ -40,8 +41,17 @@ POSITION_SCALAR = strawberry.scalar(
     parse_value=int,
 )
 
-# The domain's enums are the GraphQL enums, registered once, by their own names.
-for _enum in (StanceKind, LinkKind, SourceKind, Precision, ClaimStatus, ChainRole):
+# The domain's enums (and the views' orders) are the GraphQL enums,
+# registered once, by their own names.
+for _enum in (
+    StanceKind,
+    LinkKind,
+    SourceKind,
+    Precision,
+    ClaimStatus,
+    ChainRole,
+    ClaimOrder,
+):
     strawberry.enum(_enum)
 
 

@@ -19,7 +19,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-LAYOUT = 1
+LAYOUT = 2
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
 another layout are dropped and rebuilt from the log at start."""
 
@@ -29,6 +29,7 @@ TABLES = (
     "view_claims",
     "view_claim_sources",
     "view_claim_entities",
+    "view_claim_reported",
     "view_claim_search",
     "view_links",
     "view_sources",
@@ -61,6 +62,13 @@ _COMMON = (
     "now {boolean} NOT NULL, PRIMARY KEY (source_id, seq))",
     "CREATE TABLE IF NOT EXISTS {view_claim_entities} ("
     "entity TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (entity, seq))",
+    # when its sources said something of the claim: each stance, correction
+    # and retraction's reported period (open bounds NULL)
+    "CREATE TABLE IF NOT EXISTS {view_claim_reported} ("
+    "seq BIGINT NOT NULL, said_from TEXT, said_to TEXT)",
+    "CREATE INDEX IF NOT EXISTS view_claim_reported_seq ON {view_claim_reported} (seq)",
+    "CREATE INDEX IF NOT EXISTS view_claims_occurred_order ON {view_claims} "
+    "((COALESCE(occurred_start, '~')), seq)",
     "CREATE TABLE IF NOT EXISTS {view_links} ("
     "link_id TEXT PRIMARY KEY, from_claim TEXT NOT NULL, target_claim TEXT NOT NULL, "
     "kind TEXT NOT NULL, note TEXT, linked_at TEXT NOT NULL, withdrawn_at TEXT)",

@@ -63,16 +63,14 @@ class _ClaimRow:
     changed_position: int
     entities: bool = False  # what it is about
     chains: bool = False  # a chain lost a source
-    words: bool = False  # its wording, a quote, a source's name
+    words: bool = False  # its wording, a statement, a source's name
 
     def touched_by(self, event: Claim.Event) -> None:
         if isinstance(event, Claim.Proposed | Claim.Amended):
             self.entities = True
         if isinstance(event, Claim.StanceAmended) and "chain" in event.changes:
             self.chains = True
-        if not isinstance(
-            event, Claim.Linked | Claim.LinkWithdrawn | Claim.StanceRetracted
-        ):
+        if not isinstance(event, Claim.Linked | Claim.LinkWithdrawn):
             self.words = True
 
 
@@ -297,6 +295,8 @@ class _Rows:
         self.about: list[tuple[object, ...]] = []  # seqs whose entities change
         self.rechained: list[tuple[object, ...]] = []  # seqs whose chains change
         self.named: list[tuple[object, ...]] = []
+        self.resaid: list[tuple[object, ...]] = []  # seqs whose statements change
+        self.said: list[tuple[object, ...]] = []
         self.texts: list[tuple[int, str]] = []
 
     def cite(self, row: _ClaimRow, chain: list[str], shape: _Shape) -> None:
@@ -405,6 +405,12 @@ class _Rows:
             self.named += [(True, s, row.seq) for s in named]
         if not row.words:
             return
+        self.resaid.append((row.seq,))
+        for record in claim.stances.values():
+            periods = [r.reported for r in record.revisions]
+            if record.retraction is not None:
+                periods.append(record.retraction.reported)
+            self.said += [(row.seq, _day(p.start), _day(p.end)) for p in periods]
         words = [claim.text]
         for stance in stances:
             words.append(stance.quote or "")
@@ -441,6 +447,14 @@ class _Rows:
         cursor.executemany(
             "UPDATE {view_claim_sources} SET now = ? WHERE source_id = ? AND seq = ?",
             self.named,
+        )
+        cursor.executemany(
+            "DELETE FROM {view_claim_reported} WHERE seq = ?", self.resaid
+        )
+        cursor.executemany(
+            "INSERT INTO {view_claim_reported} (seq, said_from, said_to) "
+            "VALUES (?, ?, ?)",
+            self.said,
         )
         database.index_texts(cursor, self.texts)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -67,19 +68,47 @@ class IncomingLink:
 
 @dataclass(frozen=True)
 class ClaimQuery:
-    """Which claims a list holds; every part is optional."""
+    """Which claims a list holds; every part is optional. Date ranges hold a
+    claim when its period may overlap them (an open bound overlaps all)."""
 
     status: ClaimStatus | None = None
     source_ids: tuple[str, ...] = ()  # named by a chain as it stands now
     entity: str | None = None  # casefolded
     text: str | None = None
+    occurred_from: date | None = None  # when the thing happened
+    occurred_to: date | None = None
+    reported_from: date | None = None  # when a source said something of it
+    reported_to: date | None = None
+
+
+class ClaimOrder(StrEnum):
+    """The orders a list of claims comes in; ties go by the order proposed."""
+
+    PROPOSED = "PROPOSED"
+    LAST_CHANGED = "LAST_CHANGED"  # by the position of its latest event
+    OCCURRED = "OCCURRED"  # by the start of its period; unknown starts last
+
+
+# Each order's sort columns, the last one unique.
+_SORT = {
+    ClaimOrder.PROPOSED: ("c.seq",),
+    ClaimOrder.LAST_CHANGED: ("c.changed_position",),
+    ClaimOrder.OCCURRED: ("COALESCE(c.occurred_start, '~')", "c.seq"),
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a claim sits in a list: its order's sort values."""
+
+    values: tuple[int | str, ...]
 
 
 @dataclass(frozen=True)
 class ClaimSlice:
-    """One page of a list, in the order claims were proposed."""
+    """One page of a list."""
 
-    claims: list[tuple[int, Claim]]  # (seq, claim)
+    claims: list[tuple[Place, Claim]]
     has_previous: bool
     has_next: bool
 
@@ -281,60 +310,80 @@ class Views:
         self,
         query: ClaimQuery,
         *,
-        after: int | None,
-        before: int | None,
-        first: int | None,
-        last: int | None,
+        order: ClaimOrder = ClaimOrder.PROPOSED,
+        descending: bool = False,
+        after: Place | None = None,
+        before: Place | None = None,
+        first: int | None = None,
+        last: int | None = None,
     ) -> ClaimSlice:
-        """The ``first`` claims after the ``after`` seq, or the ``last``
-        before ``before``, of those the query holds, with the total and
-        whether any lie on either side."""
+        """The ``first`` claims after ``after``, or the ``last`` before
+        ``before`` (in the list's order), of those the query holds, and
+        whether any lie on either side. Keyset pages: a cursor is a place
+        in the order, so pages stay put while claims are added or change."""
         where, params = self._where(query)
         if where is None:
             return ClaimSlice([], False, False)
-        lower = -1 if after is None else after
-        bounds = where + " AND c.seq > ?" + ("" if before is None else " AND c.seq < ?")
-        bound_params = [*params, lower, *(() if before is None else (before,))]
+        columns = _SORT[order]
         size = first if last is None else last
         assert size is not None  # noqa: S101 - the reader settles the size
-        order = "DESC" if last is not None else "ASC"
+        forward = not descending
+
+        def beyond(place: Place, later: bool) -> tuple[str, list[object]]:
+            """Claims strictly later (or earlier) in the list than a place."""
+            sign = ">" if later == forward else "<"
+            marks = ", ".join("?" * len(columns))
+            return f"({', '.join(columns)}) {sign} ({marks})", list(place.values)
+
+        clauses, values = [where], list(params)
+        for place, later in ((after, True), (before, False)):
+            if place is not None:
+                clause, more_values = beyond(place, later)
+                clauses.append(clause)
+                values += more_values
+        direction = "ASC" if forward == (last is None) else "DESC"
+        ordering = ", ".join(f"{c} {direction}" for c in columns)
         with self._db.reading() as cursor:
             rows = cursor.all(
-                "SELECT c.seq, c.claim_id, c.version, c.state FROM {view_claims} c "  # noqa: S608 - clauses are ours, values are placeholders
-                f"WHERE {bounds} ORDER BY c.seq {order} LIMIT ?",
-                [*bound_params, size + 1],
+                f"SELECT {', '.join(columns)}, c.claim_id, c.version, c.state "  # noqa: S608 - clauses are ours, values are placeholders
+                f"FROM {{view_claims}} c WHERE {' AND '.join(clauses)} "
+                f"ORDER BY {ordering} LIMIT ?",
+                [*values, size + 1],
             )
             more = len(rows) > size
             rows = rows[:size]
             if last is not None:
                 rows.reverse()
 
-            def any_where(extra: str, values: Sequence[object]) -> bool:
+            def any_beyond(place: Place, later: bool, strictly: bool = True) -> bool:
+                clause, extra = beyond(place, later)
+                if not strictly:
+                    clause = f"NOT {clause}"
                 return (
                     cursor.one(
                         "SELECT 1 FROM {view_claims} c "  # noqa: S608 - clauses are ours
-                        f"WHERE {where} AND {extra} LIMIT 1",
-                        [*params, *values],
+                        f"WHERE {where} AND {clause} LIMIT 1",
+                        [*params, *extra],
                     )
                     is not None
                 )
 
+            places = [Place(tuple(row[: len(columns)])) for row in rows]
             if rows:
-                low, high = rows[0][0], rows[-1][0]
                 has_previous = (
-                    more if last is not None else any_where("c.seq < ?", [low])
+                    more if last is not None else any_beyond(places[0], later=False)
                 )
-                has_next = more if last is None else any_where("c.seq > ?", [high])
+                has_next = more if last is None else any_beyond(places[-1], later=True)
             else:  # an empty page sits at its cursor: what lies on either side
                 window = more  # a page of 0 still looked for one claim
-                beyond = before is not None and any_where("c.seq >= ?", [before])
-                has_previous = any_where("c.seq <= ?", [lower]) or (
-                    last is not None and window
-                )
-                has_next = beyond or (last is None and window)
+                # at or past ``before``, at or before ``after``
+                past = before is not None and any_beyond(before, False, strictly=False)
+                behind = after is not None and any_beyond(after, True, strictly=False)
+                has_previous = behind or (last is not None and window)
+                has_next = past or (last is None and window)
         claims = [
-            (int(seq), self._codec.claim(UUID(claim_id), version, state))
-            for seq, claim_id, version, state in rows
+            (place, self._codec.claim(UUID(row[-3]), row[-2], row[-1]))
+            for place, row in zip(places, rows, strict=True)
         ]
         return ClaimSlice(claims, has_previous, has_next)
 
@@ -375,6 +424,24 @@ class Views:
                 "c.seq IN (SELECT seq FROM {view_claim_entities} WHERE entity = ?)"
             )
             params.append(query.entity)
+        if query.occurred_from is not None:
+            clauses.append("(c.occurred_end IS NULL OR c.occurred_end >= ?)")
+            params.append(query.occurred_from.isoformat())
+        if query.occurred_to is not None:
+            clauses.append("(c.occurred_start IS NULL OR c.occurred_start <= ?)")
+            params.append(query.occurred_to.isoformat())
+        if query.reported_from is not None or query.reported_to is not None:
+            said = ["1 = 1"]
+            if query.reported_from is not None:
+                said.append("(said_to IS NULL OR said_to >= ?)")
+                params.append(query.reported_from.isoformat())
+            if query.reported_to is not None:
+                said.append("(said_from IS NULL OR said_from <= ?)")
+                params.append(query.reported_to.isoformat())
+            clauses.append(
+                "c.seq IN (SELECT seq FROM {view_claim_reported} "  # noqa: S608 - clauses are ours
+                f"WHERE {' AND '.join(said)})"
+            )
         if query.text is not None:
             words = re.findall(r"\w+", query.text)
             if not words:

@@ -192,6 +192,65 @@ def test_claims_filter_by_status_entity_source_and_text(client: httpx.Client) ->
         "iran-helps-hamas-with-intelligence-now",
     }
     assert keys(t="Beirut") == {BEIRUT}
+    assert keys(t="meeting beirut") == {BEIRUT}
+
+
+def test_claims_by_affiliation_dates_and_order(client: httpx.Client) -> None:
+    query = """query($src: ID, $aff: Boolean!, $from: Date, $to: Date,
+                     $order: ClaimOrder!, $desc: Boolean!) {
+        claims(sourceId: $src, includeAffiliated: $aff, occurredFrom: $from,
+               occurredTo: $to, orderBy: $order, descending: $desc, first: 100) {
+            totalCount edges { cursor node { key occurred { start } } } } }"""
+    defaults = {"aff": False, "order": "PROPOSED", "desc": False}
+
+    def claims(**variables: Any) -> dict[str, Any]:
+        body = gql(client, query, {**defaults, **variables})
+        assert "errors" not in body, body
+        found: dict[str, Any] = body["data"]["claims"]
+        return found
+
+    government = source_id(client, "us-government")
+    alone = claims(src=government)
+    affiliated = claims(src=government, aff=True)
+    assert affiliated["totalCount"] > alone["totalCount"]
+    newest = claims(order="OCCURRED", desc=True)["edges"]
+    starts = [e["node"]["occurred"]["start"] for e in newest]
+    known = [s for s in starts if s is not None]
+    assert known == sorted(known, reverse=True)
+    october = claims(**{"from": "2023-10-07", "to": "2023-10-07"})
+    assert (
+        0 < october["totalCount"] < alone["totalCount"] + affiliated["totalCount"] + 99
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ("includeAffiliated: true", "includeAffiliated"),
+        ('occurredFrom: "2023-10-08", occurredTo: "2023-10-07"', "occurredTo"),
+        ('reportedFrom: "2023-10-08", reportedTo: "2023-10-07"', "reportedTo"),
+    ],
+)
+def test_lists_that_cannot_hold_anything_are_bad_input(
+    client: httpx.Client, arguments: str, field: str
+) -> None:
+    body = gql(client, f"{{ claims({arguments}) {{ totalCount }} }}")
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["field"] == field
+
+
+def test_a_cursor_from_another_order_is_bad_input(client: httpx.Client) -> None:
+    page = gql(
+        client, "{ claims(first: 1, orderBy: LAST_CHANGED) { pageInfo { endCursor } } }"
+    )
+    cursor = page["data"]["claims"]["pageInfo"]["endCursor"]
+    body = gql(
+        client,
+        "query($c: String) { claims(after: $c) { totalCount } }",
+        {"c": cursor},
+    )
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert "LAST_CHANGED" in body["errors"][0]["message"]
 
 
 def test_a_write_without_a_key_is_refused(client: httpx.Client) -> None:
