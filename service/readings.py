@@ -256,20 +256,20 @@ class Reader:
     def _replay(
         self, claim_id: UUID, version: int | None, at: datetime | None
     ) -> Claim | None:
-        """One read of the stream: the claim as recorded by ``at``, at
-        ``version`` (which must exist by ``at``), or None if not yet recorded.
-        Reads the events up to ``version`` only, in one query."""
-        events = self._events(claim_id, version)
+        """The claim as recorded by ``at``, at ``version`` (which must exist
+        by ``at``), or None if not yet recorded: the version found in the
+        views' timeline, loaded from the nearest snapshot at or before it and
+        the events since."""
+        target = version
         if at is not None:
-            later = next((i for i, e in enumerate(events) if e.timestamp > at), None)
-            events = events[:later]
-        if version is not None:
-            _check_version(version, len(events))
-            events = events[:version]
-        claim: Claim | None = None
-        for event in events:
-            claim = event.mutate(claim)
-        return claim
+            recorded = self.views.version_at(claim_id, at)
+            if version is not None:
+                _check_version(version, recorded)
+            else:
+                target = recorded
+            if not target:
+                return None
+        return self.ledger.get_claim(claim_id, target)
 
     def _events(self, claim_id: UUID, up_to: int | None) -> list[LedgerEvent]:
         """A claim's events up to a version (None: all), oldest first."""

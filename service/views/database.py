@@ -19,7 +19,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-LAYOUT = 2
+LAYOUT = 3
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
 another layout are dropped and rebuilt from the log at start."""
 
@@ -30,6 +30,7 @@ TABLES = (
     "view_claim_sources",
     "view_claim_entities",
     "view_claim_reported",
+    "view_claim_versions",
     "view_claim_search",
     "view_links",
     "view_sources",
@@ -69,6 +70,13 @@ _COMMON = (
     "CREATE INDEX IF NOT EXISTS view_claim_reported_seq ON {view_claim_reported} (seq)",
     "CREATE INDEX IF NOT EXISTS view_claims_occurred_order ON {view_claims} "
     "((COALESCE(occurred_start, '~')), seq)",
+    # when each version of each claim was recorded: a reading at a recorded
+    # time finds its version here and loads just that version
+    "CREATE TABLE IF NOT EXISTS {view_claim_versions} ("
+    "claim_id TEXT NOT NULL, version INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
+    "PRIMARY KEY (claim_id, version))",
+    "CREATE INDEX IF NOT EXISTS view_claim_versions_time ON {view_claim_versions} "
+    "(claim_id, recorded_at)",
     "CREATE TABLE IF NOT EXISTS {view_links} ("
     "link_id TEXT PRIMARY KEY, from_claim TEXT NOT NULL, target_claim TEXT NOT NULL, "
     "kind TEXT NOT NULL, note TEXT, linked_at TEXT NOT NULL, withdrawn_at TEXT)",

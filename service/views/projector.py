@@ -252,6 +252,7 @@ class ViewProjector:
     ) -> None:
         """Links, who cites whom, and the largest lists, from the event."""
         claim = row.claim
+        rows.versions.append((str(claim.id), claim.version, stamp(event.timestamp)))
         shape.grow("longest_stream", claim.version)
         if isinstance(event, Claim.Linked):
             link = claim.links[event.link_id]
@@ -283,6 +284,7 @@ class _Rows:
     """What one batch writes, gathered while its events are applied."""
 
     def __init__(self) -> None:
+        self.versions: list[tuple[object, ...]] = []
         self.links: list[tuple[object, ...]] = []
         self.withdrawn: list[tuple[object, ...]] = []
         self.linked_from: Counter[str] = Counter()
@@ -316,7 +318,13 @@ class _Rows:
         self.sources[key] = (first, position)
 
     def write_index(self, cursor: Cursor, shape: _Shape) -> None:
-        """Links, citations, source states and the counts behind the shape."""
+        """Versions, links, citations, source states and the counts behind
+        the shape."""
+        cursor.executemany(
+            "INSERT INTO {view_claim_versions} (claim_id, version, recorded_at) "
+            "VALUES (?, ?, ?)",
+            self.versions,
+        )
         cursor.executemany(
             "INSERT INTO {view_links} (link_id, from_claim, target_claim, "
             "kind, note, linked_at) VALUES (?, ?, ?, ?, ?, ?) "

@@ -281,6 +281,23 @@ class Views:
             for link_id, from_claim, kind, note, linked_at, withdrawn in rows
         ]
 
+    def version_at(self, claim_id: UUID, at: datetime) -> int:
+        """The claim's version as recorded by ``at``: the versions before the
+        first one recorded later (0: not yet proposed)."""
+        with self._db.reading() as cursor:
+            later = cursor.one(
+                "SELECT min(version) FROM {view_claim_versions} "
+                "WHERE claim_id = ? AND recorded_at > ?",
+                (str(claim_id), stamp(at)),
+            )
+            if later is not None and later[0] is not None:
+                return int(later[0]) - 1
+            found = cursor.one(
+                "SELECT max(version) FROM {view_claim_versions} WHERE claim_id = ?",
+                (str(claim_id),),
+            )
+        return int(found[0]) if found is not None and found[0] is not None else 0
+
     def citing(self, source_id: UUID) -> list[UUID]:
         """Claims whose stance chains name the source or once did, in the
         order they were proposed."""
