@@ -31,6 +31,7 @@ def long_claim(ledger: ClaimsLedger) -> UUID:
 def replayed(ledger: ClaimsLedger, claim_id: UUID, version: int) -> Claim:
     claim = None
     for event in ledger.events.get(claim_id, lte=version):
+        assert isinstance(event, Claim.Event)
         claim = event.mutate(claim)
     assert isinstance(claim, Claim)
     return claim
