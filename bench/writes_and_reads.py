@@ -3,15 +3,21 @@ calls on the same machine, in one run, on SQLite and optionally PostgreSQL.
 
     .venv/bin/python bench/writes_and_reads.py [--writes 300] [--reads 300]
         [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--served-db FILE]
 
 Prints figures and ratios; the baseline is the library's own sequential saves
-(ClaimsLedger called directly, one transaction per write, same SQLite settings).
+(ClaimsLedger called directly, one transaction per write, same SQLite settings),
+beside raw sqlite3 inserts with the same durability (WAL, synchronous FULL,
+one row per transaction). ``--served-db`` serves an existing SQLite store
+(a copy of a large corpus, say) instead of a fresh one: the seeds are loaded
+into it, so use a copy.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -20,6 +26,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 
@@ -83,6 +90,33 @@ def direct_writes(store_env: dict[str, str], n: int) -> float:
 
     rate = timed(write, n)
     ledger.close()
+    return rate
+
+
+def raw_inserts(path: Path, n: int) -> float:
+    """sqlite3 alone, committing as the library does: WAL, the default
+    synchronous=FULL, one transaction per write (one event's worth of bytes)."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute(
+        "CREATE TABLE events (stream BLOB, version INTEGER, state BLOB, "
+        "PRIMARY KEY (stream, version))"
+    )
+    stream, state = uuid4().bytes, bytes(400)
+    version = 0
+
+    def write() -> None:
+        nonlocal version
+        version += 1
+        connection.execute("BEGIN")
+        connection.execute(
+            "INSERT INTO events VALUES (?, ?, ?)", (stream, version, state)
+        )
+        connection.execute("COMMIT")
+
+    rate = timed(write, n)
+    connection.close()
     return rate
 
 
@@ -160,7 +194,11 @@ def read_latencies(
 
 
 def run_backend(
-    label: str, store_env: dict[str, str], server: Server, args: Any
+    label: str,
+    store_env: dict[str, str],
+    server: Server,
+    args: Any,
+    raw: Path | None = None,
 ) -> None:
     print(f"--- {label}")
     base = direct_writes(store_env, args.writes)
@@ -168,6 +206,12 @@ def run_backend(
         f"direct ClaimsLedger.record_stance, sequential: {base:8.0f} writes/s"
         " (baseline)"
     )
+    if raw is not None:
+        rate = raw_inserts(raw, args.writes)
+        print(
+            f"raw sqlite3, one insert per transaction:       {rate:8.0f} writes/s"
+            f"  ({rate / base:.2f}x baseline)"
+        )
     server.start()
     try:
         for clients in (1, 8, 32):
@@ -204,11 +248,14 @@ def main() -> None:
     parser.add_argument(
         "--postgres", help="also run on this PostgreSQL (postgresql://user@host/db)"
     )
+    parser.add_argument("--served-db", type=Path, help="serve this SQLite store")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "direct.sqlite"
         store = Settings(db_path=str(db)).ledger_env()
-        run_backend("SQLite", store, Server(db=Path(tmp) / "http.sqlite"), args)
+        served = args.served_db or Path(tmp) / "http.sqlite"
+        label = f"SQLite, served from {served}" if args.served_db else "SQLite"
+        run_backend(label, store, Server(db=served), args, Path(tmp) / "raw.sqlite")
         if args.postgres:
             with (
                 scratch_schema(args.postgres, "bench") as direct,

@@ -91,4 +91,5 @@ async def stop(services: Services) -> None:
 def close(services: Services) -> None:
     """Answer the writes still queued, then close the store. Blocking."""
     services.writes.close()
+    services.views.close()
     services.ledger.close()

@@ -207,6 +207,9 @@ class Reader:
         self.ledger = ledger
         self.views = views
         self._followed = followed
+        # the facts status is judged on, for the last sources mapping seen:
+        # the current one is the same object until a source changes
+        self._facts: tuple[Mapping[str, Source], dict[str, SourceFacts]] | None = None
 
     def _position(self) -> int:
         """The position the views reflect, as this read will see them."""
@@ -286,6 +289,14 @@ class Reader:
             return self.views.sources_now()
         return self.views.sources_at(at)
 
+    def _facts_of(self, sources: Mapping[str, Source]) -> dict[str, SourceFacts]:
+        memo = self._facts
+        if memo is not None and memo[0] is sources:
+            return memo[1]
+        facts = _facts(sources)
+        self._facts = (sources, facts)
+        return facts
+
     def _reading(
         self,
         claim: Claim,
@@ -295,7 +306,7 @@ class Reader:
     ) -> ClaimReading:
         at = basis.recorded_at
         stances = claim.stances_at(basis.reported)
-        verdict = derive_status(stances, _facts(sources))
+        verdict = derive_status(stances, self._facts_of(sources))
         incoming = self.views.incoming_links(claim.id, at)
         active = claim.active_links()
         proposed = self.views.proposed_at(link.target_id for link in active)

@@ -17,7 +17,11 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+)
 
 LAYOUT = 3
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
@@ -126,9 +130,15 @@ class ViewDatabase:
     """The store's database as the views use it: one dialect, its tables."""
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
+        self._writes: ViewWriteConnections | None = None
         if isinstance(recorder, SQLiteApplicationRecorder):
             self.dialect = "sqlite"
             self._datastore: Any = recorder.datastore
+            pool = recorder.datastore.pool
+            if not pool.is_sqlite_memory_mode:
+                self._writes = ViewWriteConnections(
+                    db_name=pool.db_name, lock_timeout=pool.lock_timeout, pool_size=1
+                )
             prefix = ""
         elif isinstance(recorder, PostgresApplicationRecorder):
             self.dialect = "postgres"
@@ -163,9 +173,29 @@ class ViewDatabase:
 
     @contextmanager
     def writing(self) -> Iterator[Cursor]:
-        """A transaction that commits when the block ends without error."""
+        """A transaction that commits when the block ends without error.
+
+        Its commit does not wait for the disk (synchronous_commit off on
+        PostgreSQL; synchronous=NORMAL on the SQLite file, on connections of
+        the views' own): a crash may lose the last batches applied, never
+        half of one, and the tracking position goes with them, so they are
+        applied again. Events are written by the library, durably."""
+        if self._writes is not None:
+            connection = self._writes.get_connection(is_writer=True)
+            try:
+                with connection.transaction(commit=True) as cursor:
+                    yield Cursor(self, cursor)
+            finally:
+                self._writes.put_connection(connection)
+            return
         with self._datastore.transaction(commit=True) as cursor:
+            if self.postgres:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             yield Cursor(self, cursor)
+
+    def close(self) -> None:
+        if self._writes is not None:
+            self._writes.close()
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
@@ -245,6 +275,16 @@ class ViewDatabase:
             cursor.executemany(
                 "INSERT INTO {view_claim_search} (rowid, body) VALUES (?, ?)", texts
             )
+
+
+class ViewWriteConnections(SQLiteConnectionPool):
+    """Connections to the SQLite file for the views' writes only, which
+    commit without waiting for the disk (see ViewDatabase.writing)."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        connection.cursor().execute("PRAGMA synchronous=NORMAL")
+        return connection
 
 
 _LAYOUT_LOCK = 0x636C61696D73  # "claims": serialises laying the tables out

@@ -155,6 +155,9 @@ class Views:
             self._long = {}
         return self.catch_up(progress=progress)
 
+    def close(self) -> None:
+        self._db.close()
+
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every view, in a stable order (see ViewDatabase.dump)."""
         return self._db.dump()
