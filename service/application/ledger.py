@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import (
@@ -21,7 +21,8 @@ from eventsourcing.application import (
     ProcessingEvent,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
+from eventsourcing.sqlite import SQLiteDatastore
 
 from service.application.batch import CURRENT, Batch, Deferred, Staged
 from service.application.commands import (
@@ -62,6 +63,7 @@ from service.domain.recording import LedgerEvent, acting_as
 from service.domain.source import Source, check_no_affiliation_cycle
 from service.domain.values import KEEP
 from service.persistence.positions import positions_of
+from service.persistence.snapshots import SQLiteSnapshotRecorder
 from service.persistence.transcodings import register_state_transcodings
 
 A = TypeVar("A", bound=Aggregate)
@@ -150,6 +152,16 @@ class ClaimsLedger(Application[UUID]):
         # Called with the position of each write this process commits (from
         # the writing thread), so followers of the log wake without polling.
         self.on_commit: list[Callable[[int], None]] = []
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        """The library's snapshot store, in a table laid out for big rows on
+        SQLite (see service.persistence.snapshots)."""
+        datastore = getattr(self.factory, "datastore", None)
+        if not isinstance(datastore, SQLiteDatastore):
+            return super().construct_snapshot_store()
+        recorder = SQLiteSnapshotRecorder(datastore, "stored_snapshots")
+        recorder.create_table()
+        return EventStore(mapper=self.mapper, recorder=recorder)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """A snapshot for each stored event at a snapshot interval, taken
@@ -455,8 +467,9 @@ class ClaimsLedger(Application[UUID]):
         missing: type[DomainError],
         version: int | None = None,
     ) -> A:
+        snapshotted = cls in self.snapshotting_intervals
         try:
-            aggregate: Aggregate = self._load(aggregate_id, version)
+            aggregate: Aggregate = self._load(aggregate_id, version, snapshotted)
         except AggregateNotFoundError:
             raise missing("no such id", id=str(aggregate_id)) from None
         if not isinstance(aggregate, cls):
@@ -468,16 +481,28 @@ class ClaimsLedger(Application[UUID]):
         batch = CURRENT.get()
         return batch if batch is not None and batch.owner is self else None
 
-    def _load(self, aggregate_id: UUID, version: int | None = None) -> Aggregate:
+    def _load(
+        self, aggregate_id: UUID, version: int | None = None, snapshotted: bool = True
+    ) -> Aggregate:
         """The aggregate as stored or, inside a batch, as the batch's earlier
-        writes left it."""
+        writes left it. One of a kind never snapshotted (a source) is folded
+        from its events alone: the library would look for a snapshot first,
+        which costs more than its few events (the snapshot table's rows are
+        whole claims)."""
         batch = self._batch()
         if batch is not None and version is None:
             found = batch.touched.get(aggregate_id)
             if found is not None:
                 return found
-        aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
-        return aggregate
+        if snapshotted:
+            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
+            return aggregate
+        folded: Aggregate | None = None
+        for event in self.events.get(aggregate_id, lte=version):
+            folded = cast(Aggregate, cast(Aggregate.Event, event).mutate(folded))
+        if folded is None:
+            raise AggregateNotFoundError(aggregate_id)
+        return folded
 
     def _exists(self, aggregate_id: UUID) -> bool:
         batch = self._batch()
