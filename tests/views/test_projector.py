@@ -9,10 +9,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import pytest
 
 from service.application import Actor, ClaimsLedger
@@ -22,6 +24,7 @@ from service.domain.source import SourceChanges
 from service.seeding import load_seeds
 from service.views.reads import ClaimQuery, Views
 from tests.conftest import Store, postgres_schema
+from tests.fakes import EDITOR_KEY, Server, gql
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "bench" / "corpus.py"
@@ -236,3 +239,71 @@ def test_the_rebuild_command_rebuilds_the_views_quietly_when_piped(
         assert Views(ledger).dump() == before
     finally:
         ledger.close()
+
+
+PROPOSE = """mutation($input: ProposeClaimInput!) {
+  proposeClaim(input: $input) { position claim { id } } }"""
+READ = "query($id: ID!) { claim(id: $id) { text } }"
+
+
+@pytest.mark.postgres
+def test_two_services_on_one_database_share_views_applied_once(
+    tmp_path: Path,
+) -> None:
+    """Writes through both instances at once: each instance's follower
+    applies what it finds unapplied, a write through one reads through the
+    other given its position, and the views equal a rebuild."""
+    with postgres_schema() as url:
+        env = {"CLAIMS_DATABASE_URL": url}
+        one = Server(db=tmp_path / "unused.sqlite", env=env).start()
+        try:
+            other = Server(
+                db=tmp_path / "unused.sqlite", env={**env, "CLAIMS_LOAD_SEEDS": "0"}
+            ).start()
+            try:
+                written: list[tuple[str, str, int]] = []
+
+                def write(server: Server, n: int) -> None:
+                    with httpx.Client(base_url=server.url, timeout=30) as http:
+                        for i in range(n):
+                            text = f"Written through port {server.port}, number {i}."
+                            body = gql(
+                                http,
+                                PROPOSE,
+                                {"input": {"text": text}},
+                                key=EDITOR_KEY,
+                            )["data"]["proposeClaim"]
+                            written.append(
+                                (text, body["claim"]["id"], body["position"])
+                            )
+
+                threads = [
+                    threading.Thread(target=write, args=(s, 25)) for s in (one, other)
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=120)
+                assert len(written) == 50
+                for server in (one, other):
+                    with httpx.Client(base_url=server.url, timeout=30) as http:
+                        for text, claim_id, position in written:
+                            response = http.post(
+                                "/graphql",
+                                json={"query": READ, "variables": {"id": claim_id}},
+                                headers={"Read-After-Position": str(position)},
+                            )
+                            assert response.json()["data"]["claim"]["text"] == text
+            finally:
+                other.stop()
+        finally:
+            one.stop()
+        ledger = Store.postgres(url).open()
+        try:
+            views = Views(ledger)
+            assert views.catch_up() == head(ledger)
+            applied = views.dump()
+            views.rebuild()
+            assert views.dump() == applied
+        finally:
+            ledger.close()
