@@ -46,8 +46,10 @@ from tests.fakes import Server, scratch_schema
 SCRATCH = Path("/tmp/bench")  # noqa: S108 - this helper's scratch directory
 CORPUS = Path(__file__).resolve().parent / "corpus.py"
 CLAIM = "query Q($id: ID!, $as: AsOf) { claim(id: $id, asOf: $as) { version status { value } stances { kind chain { source { name } } } } }"  # noqa: E501
-LIST = "query Q($status: ClaimStatus, $source: ID, $text: String) { claims(status: $status, sourceId: $source, text: $text, first: 20) { totalCount edges { node { id status { value } } } } }"  # noqa: E501
+LIST = "query Q($status: ClaimStatus, $source: ID, $text: String, $order: ClaimOrder! = PROPOSED) { claims(status: $status, sourceId: $source, text: $text, first: 20, orderBy: $order) { edges { node { id status { value } } } } }"  # noqa: E501
+COUNTED = "query Q($status: ClaimStatus, $source: ID, $text: String) { claims(status: $status, sourceId: $source, text: $text, first: 20) { totalCount edges { node { id status { value } } } } }"  # noqa: E501
 SOURCES = "query Q { sources { id name } }"
+SEARCHES = [{"text": "militants Beirut"}, {"text": "Hezbollah"}, {"text": "trained"}]
 BASELINE = "query Q { __typename }"
 
 
@@ -186,15 +188,15 @@ def measure(label: str, server: Server, settings: Settings, reads: int) -> None:
             [{"id": c, "as": {"version": 1}} for c in claims],
             reads,
         ),
-        ("claims(first: 20) + count", LIST, [{}], lists),
+        ("claims(first: 20)", LIST, [{}], lists),
+        ("claims(first: 20) + count", COUNTED, [{}], lists),
+        ("claims(LAST_CHANGED)", LIST, [{"order": "LAST_CHANGED"}], lists),
         ("claims(status: CONTESTED)", LIST, [{"status": "CONTESTED"}], lists),
+        ("  + count", COUNTED, [{"status": "CONTESTED"}], lists),
         ("claims(sourceId: …)", LIST, [{"source": s} for s in sources[:20]], lists),
-        (
-            "claims(text: …)",
-            LIST,
-            [{"text": "militants Beirut"}, {"text": "Hezbollah"}],
-            lists,
-        ),
+        ("  + count", COUNTED, [{"source": s} for s in sources[:20]], lists),
+        ("claims(text: …)", LIST, SEARCHES, lists),
+        ("  + count", COUNTED, SEARCHES, lists),
         ("sources", SOURCES, [{}], lists),
     ]
     try:

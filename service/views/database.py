@@ -23,7 +23,7 @@ from eventsourcing.sqlite import (
     SQLiteConnectionPool,
 )
 
-LAYOUT = 3
+LAYOUT = 4
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
 another layout are dropped and rebuilt from the log at start."""
 
@@ -64,7 +64,7 @@ _COMMON = (
     # stands (retracted stances included, as the claim's reading shows them).
     "CREATE TABLE IF NOT EXISTS {view_claim_sources} ("
     "source_id TEXT NOT NULL, seq BIGINT NOT NULL, claim_id TEXT NOT NULL, "
-    "now {boolean} NOT NULL, PRIMARY KEY (source_id, seq))",
+    "now {boolean} NOT NULL, PRIMARY KEY (source_id, seq)) {without_rowid}",
     "CREATE TABLE IF NOT EXISTS {view_claim_entities} ("
     "entity TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (entity, seq))",
     # when its sources said something of the claim: each stance, correction
@@ -154,6 +154,10 @@ class ViewDatabase:
         )
         self._names["blob"] = "BLOB" if self.dialect == "sqlite" else "BYTEA"
         self._names["boolean"] = "INTEGER" if self.dialect == "sqlite" else "BOOLEAN"
+        # small rows counted along their key: stored in it (SQLite)
+        self._names["without_rowid"] = (
+            "WITHOUT ROWID" if self.dialect == "sqlite" else ""
+        )
         self._cache: dict[str, str] = {}
 
     @property

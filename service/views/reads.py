@@ -341,10 +341,24 @@ class Views:
         ``before`` (in the list's order), of those the query holds, and
         whether any lie on either side. Keyset pages: a cursor is a place
         in the order, so pages stay put while claims are added or change."""
-        where, params = self._where(query)
-        if where is None:
-            return ClaimSlice([], False, False)
         columns = _SORT[order]
+        source = "{view_claims} c"
+        driver = self._driver(query) if order is ClaimOrder.PROPOSED else None
+        if driver is not None:  # its filter is the join; the rest filter on
+            source, key, clause, driver_params = driver
+            columns = (key,)
+            rest = (
+                replace(query, text=None)
+                if query.text
+                else replace(query, source_ids=())
+            )
+            where, params = self._where(rest)
+            assert where is not None  # noqa: S101 - only a search can hold nothing
+            where, params = f"{where} AND {clause}", [*params, *driver_params]
+        else:
+            where, params = self._where(query)
+            if where is None:
+                return ClaimSlice([], False, False)
         size = first if last is None else last
         assert size is not None  # noqa: S101 - the reader settles the size
         forward = not descending
@@ -366,7 +380,7 @@ class Views:
         with self._db.reading() as cursor:
             rows = cursor.all(
                 f"SELECT {', '.join(columns)}, c.claim_id, c.version, c.state "  # noqa: S608 - clauses are ours, values are placeholders
-                f"FROM {{view_claims}} c WHERE {' AND '.join(clauses)} "
+                f"FROM {source} WHERE {' AND '.join(clauses)} "
                 f"ORDER BY {ordering} LIMIT ?",
                 [*values, size + 1],
             )
@@ -381,7 +395,7 @@ class Views:
                     clause = f"NOT {clause}"
                 return (
                     cursor.one(
-                        "SELECT 1 FROM {view_claims} c "  # noqa: S608 - clauses are ours
+                        f"SELECT 1 FROM {source} "  # noqa: S608 - clauses are ours
                         f"WHERE {where} AND {clause} LIMIT 1",
                         [*params, *extra],
                     )
@@ -424,6 +438,50 @@ class Views:
                 )
         return int(found[0]) if found else 0
 
+    def _driver(self, query: ClaimQuery) -> tuple[str, str, str, list[object]] | None:
+        """For a list in the order proposed, an index that holds the query's
+        claims in that order (a search's, or one source's claims): a page
+        read along it stops at its last claim, where the same index as a
+        filter would have every match looked up and sorted first. The FROM
+        clause, the sort key, the condition joining it to claims ``c``."""
+        if query.text is not None:
+            match = self._match(query.text)
+            if match is None:
+                return None
+            if self._db.postgres:
+                return (
+                    "{view_claim_search} d JOIN {view_claims} c ON c.seq = d.seq",
+                    "d.seq",
+                    "d.body @@ to_tsquery('english', ?)",
+                    [match],
+                )
+            return (  # the first table of a CROSS JOIN is SQLite's outer loop
+                "{view_claim_search} CROSS JOIN {view_claims} c",
+                "{view_claim_search}.rowid",
+                "{view_claim_search} MATCH ? AND c.seq = {view_claim_search}.rowid",
+                [match],
+            )
+        if len(query.source_ids) == 1:
+            # a join condition in WHERE: CROSS JOIN fixes SQLite's loop order,
+            # and PostgreSQL plans it as any inner join
+            return (
+                "{view_claim_sources} d CROSS JOIN {view_claims} c",
+                "d.seq",
+                "d.source_id = ? AND d.now = ? AND c.seq = d.seq",
+                [query.source_ids[0], True],
+            )
+        return None
+
+    def _match(self, text: str) -> str | None:
+        """A search's words as this database's full-text query: every word,
+        each also as the start of a longer one (None: no words at all)."""
+        words = re.findall(r"\w+", text)
+        if not words:
+            return None
+        if self._db.postgres:
+            return " & ".join(f"{w}:*" for w in words)
+        return " ".join(f'"{w}"*' for w in words)
+
     def _where(self, query: ClaimQuery) -> tuple[str | None, list[object]]:
         """The SQL condition on claims ``c`` for a query, or None when it can
         hold nothing (a search with no words)."""
@@ -463,19 +521,18 @@ class Views:
                 f"WHERE {' AND '.join(said)})"
             )
         if query.text is not None:
-            words = re.findall(r"\w+", query.text)
-            if not words:
+            match = self._match(query.text)
+            if match is None:
                 return None, []
             if self._db.postgres:
                 clauses.append(
                     "c.seq IN (SELECT seq FROM {view_claim_search} "
                     "WHERE body @@ to_tsquery('english', ?))"
                 )
-                params.append(" & ".join(f"{w}:*" for w in words))
             else:
                 clauses.append(
                     "c.seq IN (SELECT rowid FROM {view_claim_search} "
                     "WHERE {view_claim_search} MATCH ?)"
                 )
-                params.append(" ".join(f'"{w}"*' for w in words))
+            params.append(match)
         return " AND ".join(clauses), params
