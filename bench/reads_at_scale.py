@@ -24,6 +24,7 @@ read budget refuses counts as refused, and its time is not in the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import subprocess
 import sys
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+import psycopg.sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -216,21 +219,33 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=100)
     parser.add_argument("--postgres", help="also on this PostgreSQL server")
     parser.add_argument("--port", type=int, default=8850)
+    parser.add_argument(
+        "--no-sqlite", action="store_true", help="PostgreSQL only (with --postgres)"
+    )
+    parser.add_argument(
+        "--keep-schema",
+        metavar="NAME",
+        help="with --postgres: keep the corpus in this schema for the next run",
+    )
     args = parser.parse_args()
     env = {"CLAIMS_LOAD_SEEDS": "0"}
 
     SCRATCH.mkdir(exist_ok=True)
-    db = SCRATCH / f"corpus-{args.claims}.sqlite"
-    if not db.exists():
-        build_corpus(args.claims, ["--db", str(db)])
-    server = Server(db=db, env=env, port=args.port)
-    measure(
-        f"SQLite, {args.claims} claims", server, Settings(db_path=str(db)), args.reads
-    )
+    if not args.no_sqlite:
+        db = SCRATCH / f"corpus-{args.claims}.sqlite"
+        if not db.exists():
+            build_corpus(args.claims, ["--db", str(db)])
+        server = Server(db=db, env=env, port=args.port)
+        settings = Settings(db_path=str(db))
+        measure(f"SQLite, {args.claims} claims", server, settings, args.reads)
 
     if args.postgres:
-        with scratch_schema(args.postgres, "bench") as url:
-            build_corpus(args.claims, ["--database-url", url])
+        with contextlib.ExitStack() as stack:
+            if args.keep_schema:
+                url = kept_schema(args.postgres, args.keep_schema, args.claims)
+            else:
+                url = stack.enter_context(scratch_schema(args.postgres, "bench"))
+                build_corpus(args.claims, ["--database-url", url])
             server = Server(
                 db=SCRATCH / "unused.sqlite",
                 env={**env, "CLAIMS_DATABASE_URL": url},
@@ -242,6 +257,25 @@ def main() -> None:
                 Settings(database_url=url),
                 args.reads,
             )
+
+
+def kept_schema(server: str, name: str, claims: int) -> str:
+    """A schema kept between runs: the corpus is written once, the first time."""
+    with psycopg.connect(server, autocommit=True) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_name = 'claimsledger_events'",
+            (name,),
+        ).fetchone()
+        connection.execute(
+            psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                psycopg.sql.Identifier(name)
+            )
+        )
+    url = f"{server}?schema={name}"
+    if found is None:
+        build_corpus(claims, ["--database-url", url])
+    return url
 
 
 if __name__ == "__main__":

@@ -161,30 +161,30 @@ DEFAULT_PAGE = 20
 """Claims on a page when the client asks for neither ``first`` nor ``last``."""
 
 
+CURSOR = "claims@"
+"""What every cursor of a list of claims starts with, before its order: a
+cursor of the earlier format (``claims:<index>``) is refused as malformed,
+never read as a place it is not."""
+
+
 def encode_cursor(order: ClaimOrder, place: Place) -> str:
-    """A place in a list, opaque to clients: ``claims:<seq>`` in the order
-    proposed (as cursors have always been), ``claims:<ORDER>:<values>``
-    in another."""
+    """A place in a list, opaque to clients: the order and its sort values."""
     values = ":".join(str(v) for v in place.values)
-    text = values if order is ClaimOrder.PROPOSED else f"{order.value}:{values}"
-    return base64.urlsafe_b64encode(f"claims:{text}".encode()).decode()
+    return base64.urlsafe_b64encode(f"{CURSOR}{order.value}:{values}".encode()).decode()
 
 
 def decode_cursor(cursor: str, order: ClaimOrder, field: str = "after") -> Place:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        prefix, *parts = text.split(":")
-        if prefix != "claims" or not parts:
-            raise ValueError(prefix)
-        if parts[0] in ClaimOrder.__members__:
-            named = ClaimOrder(parts.pop(0))
-        else:
-            named = ClaimOrder.PROPOSED
+        if not text.startswith(CURSOR):
+            raise ValueError(text)
+        named, *parts = text.removeprefix(CURSOR).split(":")
+        found = ClaimOrder(named)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInputError("malformed cursor", field=field) from None
-    if named is not order:
+    if found is not order:
         raise InvalidInputError(
-            f"the cursor is a place in the {named.value} order, not {order.value}",
+            f"the cursor is a place in the {found.value} order, not {order.value}",
             field=field,
         )
     try:
@@ -304,21 +304,46 @@ class Reader:
         position: int,
         sources: Mapping[str, Source],
     ) -> ClaimReading:
+        return self._readings([claim], basis, position, sources)[0]
+
+    def _readings(
+        self,
+        claims: list[Claim],
+        basis: Basis,
+        position: int,
+        sources: Mapping[str, Source],
+    ) -> list[ClaimReading]:
+        """Readings of several claims at one basis, with the links to and
+        from them looked up together (two queries, not two per claim)."""
         at = basis.recorded_at
-        stances = claim.stances_at(basis.reported)
-        verdict = derive_status(stances, self._facts_of(sources))
-        incoming = self.views.incoming_links(claim.id, at)
-        active = claim.active_links()
-        proposed = self.views.proposed_at(link.target_id for link in active)
-        outgoing = [
-            link
-            for link in active
-            if link.target_id in proposed
-            and (at is None or proposed[link.target_id] <= at)
-        ]
-        return ClaimReading(
-            claim, stances, verdict, basis, position, sources, incoming, outgoing
+        incoming = self.views.incoming_links_of((c.id for c in claims), at)
+        active = {c.id: c.active_links() for c in claims}
+        proposed = self.views.proposed_at(
+            link.target_id for links in active.values() for link in links
         )
+        facts = self._facts_of(sources)
+        readings = []
+        for claim in claims:
+            stances = claim.stances_at(basis.reported)
+            outgoing = [
+                link
+                for link in active[claim.id]
+                if link.target_id in proposed
+                and (at is None or proposed[link.target_id] <= at)
+            ]
+            readings.append(
+                ClaimReading(
+                    claim,
+                    stances,
+                    derive_status(stances, facts),
+                    basis,
+                    position,
+                    sources,
+                    incoming.get(claim.id, []),
+                    outgoing,
+                )
+            )
+        return readings
 
     def list_claims(
         self,
@@ -358,13 +383,12 @@ class Reader:
             last=last,
         )
         charge(len(found.claims))
-        sources = self._sources(None)
+        readings = self._readings(
+            [claim for _, claim in found.claims], Basis(), position, self._sources(None)
+        )
         items = [
-            (
-                encode_cursor(order, place),
-                self._reading(claim, Basis(), position, sources),
-            )
-            for place, claim in found.claims
+            (encode_cursor(order, place), reading)
+            for (place, _), reading in zip(found.claims, readings, strict=True)
         ]
         return Page(
             items,
@@ -436,8 +460,7 @@ class Reader:
         charge(len(cited))
         sources = self._sources(at)
         found = []
-        for claim in cited:
-            reading = self._reading(claim, basis.reached(), position, sources)
+        for reading in self._readings(cited, basis.reached(), position, sources):
             for stance in reading.stances:
                 if wanted in stance.chain:
                     role = ChainRole.at(stance.chain.index(wanted), len(stance.chain))

@@ -23,7 +23,7 @@ from eventsourcing.sqlite import (
     SQLiteConnectionPool,
 )
 
-LAYOUT = 4
+LAYOUT = 5
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
 another layout are dropped and rebuilt from the log at start."""
 
@@ -73,7 +73,7 @@ _COMMON = (
     "seq BIGINT NOT NULL, said_from TEXT, said_to TEXT)",
     "CREATE INDEX IF NOT EXISTS view_claim_reported_seq ON {view_claim_reported} (seq)",
     "CREATE INDEX IF NOT EXISTS view_claims_occurred_order ON {view_claims} "
-    "((COALESCE(occurred_start, '~')), seq)",
+    "((COALESCE(occurred_start, '~'){collate_bytes}), seq)",
     # when each version of each claim was recorded: a reading at a recorded
     # time finds its version here and loads just that version
     "CREATE TABLE IF NOT EXISTS {view_claim_versions} ("
@@ -154,6 +154,7 @@ class ViewDatabase:
         )
         self._names["blob"] = "BLOB" if self.dialect == "sqlite" else "BYTEA"
         self._names["boolean"] = "INTEGER" if self.dialect == "sqlite" else "BOOLEAN"
+        self._names["collate_bytes"] = ' COLLATE "C"' if self.postgres else ""
         # small rows counted along their key: stored in it (SQLite)
         self._names["without_rowid"] = (
             "WITHOUT ROWID" if self.dialect == "sqlite" else ""
@@ -234,6 +235,16 @@ class ViewDatabase:
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 (LAYOUT,),
             )
+
+    def analyze(self) -> None:
+        """Fresh statistics for the planner, after the tables were filled in
+        one go (a rebuild): without them PostgreSQL may scan a whole table
+        for a page."""
+        with self._datastore.transaction(commit=True) as cursor:
+            for table in TABLES[1:]:
+                if table == "view_claim_search" and not self.postgres:
+                    continue  # a virtual table keeps its own
+                cursor.execute(self.sql(f"ANALYZE {{{table}}}"))
 
     def drop(self) -> None:
         """Every view table, gone (the log rebuilds them)."""

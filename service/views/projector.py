@@ -352,6 +352,13 @@ class _Rows:
             "VALUES (?, ?, ?, ?)",
             [(s, seq, self.citations[(s, seq)], True) for s, seq in new],
         )
+        # named again by a stance recorded now, after an amended chain had
+        # dropped it: named now, whatever the batch in which it was dropped
+        added = set(new)
+        cursor.executemany(
+            "UPDATE {view_claim_sources} SET now = ? WHERE source_id = ? AND seq = ?",
+            [(True, s, seq) for s, seq in self.citations if (s, seq) not in added],
+        )
         citing = Counter(source_id for source_id, _ in new)
         for kind, counts, most in (
             ("linked_from", self.linked_from, "most_linked_from"),

@@ -25,7 +25,7 @@ from service.domain.status import ClaimStatus
 from service.domain.values import LinkKind
 from service.views.codec import StateCodec
 from service.views.database import Cursor, ViewDatabase
-from service.views.projector import BATCH, SHAPE, TRACKING, ViewProjector
+from service.views.projector import BATCH, CHUNK, SHAPE, TRACKING, ViewProjector
 from service.views.sources import SourceDirectory, stamp
 
 SHORT = 10
@@ -93,7 +93,9 @@ class ClaimOrder(StrEnum):
 _SORT = {
     ClaimOrder.PROPOSED: ("c.seq",),
     ClaimOrder.LAST_CHANGED: ("c.changed_position",),
-    ClaimOrder.OCCURRED: ("COALESCE(c.occurred_start, '~')", "c.seq"),
+    # '~' after every digit, in byte order ({collate_bytes}: PostgreSQL's
+    # default collation may put symbols first)
+    ClaimOrder.OCCURRED: ("COALESCE(c.occurred_start, '~'){collate_bytes}", "c.seq"),
 }
 
 
@@ -153,7 +155,9 @@ class Views:
             self.position = 0
             self._shape = Shape()
             self._long = {}
-        return self.catch_up(progress=progress)
+        position = self.catch_up(progress=progress)
+        self._db.analyze()
+        return position
 
     def close(self) -> None:
         self._db.close()
@@ -173,9 +177,13 @@ class Views:
             "SELECT position FROM {view_tracking} WHERE name = ?", (TRACKING,)
         )
         position = int(found[0]) if found else 0
-        if position <= self.position:
+        if position == self.position:
             return self.position
         with self._lock:
+            if position < self.position:
+                # the views went back (a restored database, or one that lost
+                # its last commits in a crash): take them in afresh
+                self._long, self.position = {}, 0
             if position > self.position:
                 self.directory.refresh(cursor, position)
                 sizes = dict(cursor.all("SELECT name, value FROM {view_shape}"))
@@ -226,43 +234,55 @@ class Views:
 
     def claims_by_id(self, claim_ids: Iterable[UUID]) -> dict[UUID, Claim]:
         wanted = list(dict.fromkeys(claim_ids))
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        with self._db.reading() as cursor:
-            rows = cursor.all(
-                "SELECT claim_id, version, state FROM {view_claims} "  # noqa: S608 - only placeholders are interpolated
-                f"WHERE claim_id IN ({marks})",
-                [str(c) for c in wanted],
-            )
+        rows = self._by_claim(
+            "SELECT claim_id, version, state FROM {view_claims} WHERE claim_id IN",
+            [str(c) for c in wanted],
+        )
         decoded = {UUID(c): self._codec.claim(UUID(c), v, s) for c, v, s in rows}
         return {c: decoded[c] for c in wanted if c in decoded}
 
     def proposed_at(self, claim_ids: Iterable[str]) -> dict[str, datetime]:
         """When each of these claims was proposed (absent: no such claim)."""
-        wanted = list(dict.fromkeys(claim_ids))
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        with self._db.reading() as cursor:
-            rows = cursor.all(
-                "SELECT claim_id, proposed_at FROM {view_claims} "  # noqa: S608 - only placeholders are interpolated
-                f"WHERE claim_id IN ({marks})",
-                wanted,
-            )
+        rows = self._by_claim(
+            "SELECT claim_id, proposed_at FROM {view_claims} WHERE claim_id IN",
+            list(dict.fromkeys(claim_ids)),
+        )
         return {c: datetime.fromisoformat(t) for c, t in rows}
+
+    def _by_claim(self, select: str, claim_ids: list[str]) -> list[tuple[Any, ...]]:
+        """Rows of ``select ... IN (ids)``, the ids in chunks (a hub source's
+        citing claims outnumber what one statement may hold)."""
+        found: list[tuple[Any, ...]] = []
+        if not claim_ids:
+            return found
+        with self._db.reading() as cursor:
+            for start in range(0, len(claim_ids), CHUNK):
+                chunk = claim_ids[start : start + CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found += cursor.all(f"{select} ({marks})", chunk)
+        return found
 
     def incoming_links(
         self, claim_id: UUID, at: datetime | None = None
     ) -> list[IncomingLink]:
         """Links from other claims in force now, or at a recorded time, from
         claims that existed then."""
+        return self.incoming_links_of([claim_id], at).get(claim_id, [])
+
+    def incoming_links_of(
+        self, claim_ids: Iterable[UUID], at: datetime | None = None
+    ) -> dict[UUID, list[IncomingLink]]:
+        """``incoming_links`` of several claims, in one query."""
+        wanted = [str(c) for c in dict.fromkeys(claim_ids)]
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
         query = (
-            "SELECT l.link_id, l.from_claim, l.kind, l.note, l.linked_at, "
-            "l.withdrawn_at FROM {view_links} l JOIN {view_claims} c "
-            "ON c.claim_id = l.from_claim WHERE l.target_claim = ? "
+            "SELECT l.target_claim, l.link_id, l.from_claim, l.kind, l.note, "  # noqa: S608 - only placeholders are interpolated
+            "l.linked_at, l.withdrawn_at FROM {view_links} l JOIN {view_claims} c "
+            f"ON c.claim_id = l.from_claim WHERE l.target_claim IN ({marks}) "
         )
-        params: list[object] = [str(claim_id)]
+        params: list[object] = list(wanted)
         if at is None:
             query += "AND l.withdrawn_at IS NULL "
         else:
@@ -274,15 +294,17 @@ class Views:
             params += [when, when, when]
         with self._db.reading() as cursor:
             rows = cursor.all(query + "ORDER BY l.linked_at, l.link_id", params)
-        return [
-            IncomingLink(
-                UUID(from_claim),
-                Link(link_id, str(claim_id), LinkKind(kind), note),
-                datetime.fromisoformat(linked_at),
-                datetime.fromisoformat(withdrawn) if withdrawn else None,
+        found: dict[UUID, list[IncomingLink]] = {}
+        for target, link_id, from_claim, kind, note, linked_at, withdrawn in rows:
+            found.setdefault(UUID(target), []).append(
+                IncomingLink(
+                    UUID(from_claim),
+                    Link(link_id, target, LinkKind(kind), note),
+                    datetime.fromisoformat(linked_at),
+                    datetime.fromisoformat(withdrawn) if withdrawn else None,
+                )
             )
-            for link_id, from_claim, kind, note, linked_at, withdrawn in rows
-        ]
+        return found
 
     def version_at(self, claim_id: UUID, at: datetime) -> int:
         """The claim's version as recorded by ``at``: the versions before the
@@ -363,9 +385,12 @@ class Views:
         assert size is not None  # noqa: S101 - the reader settles the size
         forward = not descending
 
-        def beyond(place: Place, later: bool) -> tuple[str, list[object]]:
-            """Claims strictly later (or earlier) in the list than a place."""
-            sign = ">" if later == forward else "<"
+        def beyond(
+            place: Place, later: bool, inclusive: bool = False
+        ) -> tuple[str, list[object]]:
+            """Claims later (or earlier) in the list than a place: a range of
+            the sort key, which an index serves."""
+            sign = (">" if later == forward else "<") + ("=" if inclusive else "")
             marks = ", ".join("?" * len(columns))
             return f"({', '.join(columns)}) {sign} ({marks})", list(place.values)
 
@@ -389,14 +414,16 @@ class Views:
             if last is not None:
                 rows.reverse()
 
-            def any_beyond(place: Place, later: bool, strictly: bool = True) -> bool:
-                clause, extra = beyond(place, later)
-                if not strictly:
-                    clause = f"NOT {clause}"
+            def any_beyond(place: Place, later: bool, inclusive: bool = False) -> bool:
+                clause, extra = beyond(place, later, inclusive)
+                # ordered by the sort key, so the planner walks its index from
+                # the place (unordered, PostgreSQL may scan the whole table to
+                # learn that nothing lies there)
                 return (
                     cursor.one(
                         f"SELECT 1 FROM {source} "  # noqa: S608 - clauses are ours
-                        f"WHERE {where} AND {clause} LIMIT 1",
+                        f"WHERE {where} AND {clause} "
+                        f"ORDER BY {', '.join(columns)} LIMIT 1",
                         [*params, *extra],
                     )
                     is not None
@@ -411,8 +438,8 @@ class Views:
             else:  # an empty page sits at its cursor: what lies on either side
                 window = more  # a page of 0 still looked for one claim
                 # at or past ``before``, at or before ``after``
-                past = before is not None and any_beyond(before, False, strictly=False)
-                behind = after is not None and any_beyond(after, True, strictly=False)
+                past = before is not None and any_beyond(before, True, inclusive=True)
+                behind = after is not None and any_beyond(after, False, inclusive=True)
                 has_previous = behind or (last is not None and window)
                 has_next = past or (last is None and window)
         claims = [

@@ -41,9 +41,13 @@ class SourceDirectory:
     def refresh(self, cursor: Cursor, through: int) -> None:
         """Take in the states recorded after what it holds, up to
         ``through`` (the position the views read in ``cursor`` reflect)."""
-        if through <= self.position:
+        if through == self.position:
             return
         with self._lock:
+            if through < self.position:
+                # the views went back (a database restored, or one that lost
+                # its last commits in a crash): hold what they hold, afresh
+                self._states, self._now, self.position = {}, {}, 0
             if through <= self.position:
                 return
             rows = cursor.all(

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from uuid import UUID
 
@@ -18,9 +19,17 @@ import httpx
 import pytest
 
 from service.application import Actor, ClaimsLedger
-from service.application.commands import AmendSource
+from service.application.commands import (
+    AmendSource,
+    AmendStance,
+    ProposeClaim,
+    RecordStance,
+    RegisterSource,
+)
+from service.domain.claim import StanceChanges
 from service.domain.ids import source_id_for
-from service.domain.source import SourceChanges
+from service.domain.source import SourceChanges, SourceProfile
+from service.domain.values import Period, SourceKind, StanceKind
 from service.seeding import load_seeds
 from service.views.reads import ClaimQuery, Views
 from tests.conftest import Store, postgres_schema
@@ -307,3 +316,57 @@ def test_two_services_on_one_database_share_views_applied_once(
             assert views.dump() == applied
         finally:
             ledger.close()
+
+
+def test_a_source_dropped_from_a_chain_and_named_again_is_named_now(
+    store: Store,
+) -> None:
+    """Each step in a batch of its own: the views judge "named now" from the
+    chains as they stand, whatever the batches."""
+    ledger = store.open()
+    try:
+        views = Views(ledger)
+        a, b = (
+            ledger.register_source(
+                EDITOR,
+                RegisterSource(SourceProfile(name=name, kind=SourceKind.OUTLET)),
+            ).aggregate_id
+            for name in ("Outlet A", "Outlet B")
+        )
+        claim = ledger.propose_claim(EDITOR, ProposeClaim(text="A claim.")).aggregate_id
+        day = Period.day(date(2023, 10, 7))
+        first = ledger.record_stance(
+            EDITOR,
+            RecordStance(claim, 1, kind=StanceKind.AFFIRMS, chain=(b, a), reported=day),
+        )
+        views.catch_up()
+
+        def naming(source: UUID) -> list[UUID]:
+            query = ClaimQuery(source_ids=(str(source),))
+            return [c.id for _, c in views.page(query, first=10).claims]
+
+        assert naming(b) == [claim]
+        stance = UUID(next(iter(ledger.get_claim(claim).stances)))
+        ledger.amend_stance(
+            EDITOR,
+            AmendStance(claim, first.version, stance, StanceChanges(chain=(a,)), "fix"),
+        )
+        views.catch_up()
+        assert naming(b) == []
+        ledger.record_stance(
+            EDITOR,
+            RecordStance(
+                claim,
+                first.version + 1,
+                kind=StanceKind.DISPUTES,
+                chain=(b,),
+                reported=day,
+            ),
+        )
+        views.catch_up()
+        assert naming(b) == [claim]
+        followed = views.dump()
+        views.rebuild()
+        assert views.dump() == followed
+    finally:
+        ledger.close()
