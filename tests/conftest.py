@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +44,35 @@ class Store:
 
     def open(self) -> ClaimsLedger:
         return ClaimsLedger(env=self.env)
+
+
+CORPUS = Path(__file__).resolve().parent.parent / "bench" / "corpus.py"
+
+
+def write_corpus(
+    store: Store, claims: int, *, hot_every: int = 100, hot_events: int = 200
+) -> subprocess.CompletedProcess[str]:
+    """bench/corpus.py run on the store: a corpus of the seed's shape
+    (chains, retractions, corrections, links, long streams), written through
+    the ledger's own use cases. Its output, once it has succeeded."""
+    where = (
+        ["--database-url", store.settings.database_url]
+        if store.settings.database_url
+        else ["--db", store.settings.db_path]
+    )
+    done = subprocess.run(
+        [
+            *(sys.executable, str(CORPUS), "--claims", str(claims), *where),
+            *("--hot-every", str(hot_every), "--hot-events", str(hot_events)),
+            *("--batch", "64"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 def postgres_url() -> str:

@@ -3,35 +3,15 @@ own use cases: every kind of write it plans is accepted, on each store."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 from service.application import ClaimsLedger
 from service.feed.log_reader import LogReader
-from tests.conftest import Store
-
-CORPUS = Path(__file__).resolve().parent.parent / "bench" / "corpus.py"
+from tests.conftest import Store, write_corpus
 
 
 def test_the_corpus_has_the_seed_shape_and_a_long_stream(store: Store) -> None:
-    where = (
-        ["--database-url", store.settings.database_url]
-        if store.settings.database_url
-        else ["--db", store.settings.db_path]
-    )
-    done = subprocess.run(
-        [
-            *(sys.executable, str(CORPUS), "--claims", "120", *where),
-            *("--hot-every", "100", "--hot-events", "300", "--batch", "64"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = write_corpus(store, 120, hot_events=300)
     assert "120 claims" in done.stdout
     assert done.stderr == ""  # no progress bar when not on a terminal
 

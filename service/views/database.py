@@ -10,18 +10,22 @@ in kind: FTS5 on SQLite, a tsvector with a GIN index on PostgreSQL.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
     SQLiteConnectionPool,
 )
+
+LOG = logging.getLogger("claims_ledger")
 
 LAYOUT = 5
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
@@ -124,6 +128,12 @@ _POSTGRES_SEARCH = (
     "CREATE INDEX IF NOT EXISTS view_claim_search_body ON {view_claim_search} "
     "USING GIN (body)",
 )
+
+
+def stamp(moment: datetime) -> str:
+    """A recorded time as the views store it: ISO 8601 in UTC with
+    microseconds, so text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class ViewDatabase:
@@ -239,12 +249,18 @@ class ViewDatabase:
     def analyze(self) -> None:
         """Fresh statistics for the planner, after the tables were filled in
         one go (a rebuild): without them PostgreSQL may scan a whole table
-        for a page."""
-        with self._datastore.transaction(commit=True) as cursor:
-            for table in TABLES[1:]:
-                if table == "view_claim_search" and not self.postgres:
-                    continue  # a virtual table keeps its own
-                cursor.execute(self.sql(f"ANALYZE {{{table}}}"))
+        for a page. Each table in a transaction of its own, and one that
+        fails is left to the database's own statistics: PostgreSQL refuses an
+        ANALYZE that meets autovacuum's on the same table ("tuple
+        concurrently updated"), and statistics only speed reads up."""
+        for table in TABLES[1:]:
+            if table == "view_claim_search" and not self.postgres:
+                continue  # a virtual table keeps its own
+            try:
+                with self._datastore.transaction(commit=True) as cursor:
+                    cursor.execute(self.sql(f"ANALYZE {{{table}}}"))
+            except PersistenceError:
+                LOG.info("no fresh statistics for %s", table, exc_info=True)
 
     def drop(self) -> None:
         """Every view table, gone (the log rebuilds them)."""

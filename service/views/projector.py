@@ -34,8 +34,8 @@ from service.domain.claim import Claim
 from service.domain.source import Source
 from service.domain.status import SourceFacts, derive_status
 from service.views.codec import StateCodec
-from service.views.database import Cursor, ViewDatabase
-from service.views.sources import SourceDirectory, sources_under, stamp
+from service.views.database import Cursor, ViewDatabase, stamp
+from service.views.sources import SourceDirectory, sources_under
 
 TRACKING = "views"
 BATCH = 500

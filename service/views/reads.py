@@ -24,9 +24,9 @@ from service.domain.source import Source
 from service.domain.status import ClaimStatus
 from service.domain.values import LinkKind
 from service.views.codec import StateCodec
-from service.views.database import Cursor, ViewDatabase
+from service.views.database import Cursor, ViewDatabase, stamp
 from service.views.projector import BATCH, CHUNK, SHAPE, TRACKING, ViewProjector
-from service.views.sources import SourceDirectory, stamp
+from service.views.sources import SourceDirectory
 
 SHORT = 10
 """Streams up to this long are known only as short (priced as this long);
@@ -262,17 +262,11 @@ class Views:
                 found += cursor.all(f"{select} ({marks})", chunk)
         return found
 
-    def incoming_links(
-        self, claim_id: UUID, at: datetime | None = None
-    ) -> list[IncomingLink]:
-        """Links from other claims in force now, or at a recorded time, from
-        claims that existed then."""
-        return self.incoming_links_of([claim_id], at).get(claim_id, [])
-
     def incoming_links_of(
         self, claim_ids: Iterable[UUID], at: datetime | None = None
     ) -> dict[UUID, list[IncomingLink]]:
-        """``incoming_links`` of several claims, in one query."""
+        """Links to each of these claims from other claims, in force now or
+        at a recorded time, from claims that existed then: one query."""
         wanted = [str(c) for c in dict.fromkeys(claim_ids)]
         if not wanted:
             return {}
@@ -341,8 +335,10 @@ class Views:
             return False
         marks = ",".join("?" * len(wanted))
         with self._db.reading() as cursor:
+            # by the claim's seq: the citations' key is (source, seq)
             found = cursor.one(
-                "SELECT 1 FROM {view_claim_sources} WHERE claim_id = ? "  # noqa: S608 - only placeholders are interpolated
+                "SELECT 1 FROM {view_claim_sources} WHERE seq = "  # noqa: S608 - only placeholders are interpolated
+                "(SELECT seq FROM {view_claims} WHERE claim_id = ?) "
                 f"AND source_id IN ({marks}) LIMIT 1",
                 [str(claim_id), *wanted],
             )

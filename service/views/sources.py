@@ -15,7 +15,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from service.domain.source import Source
@@ -109,9 +109,3 @@ def sources_under(sources: Mapping[str, Source], source_id: UUID | str) -> set[s
                 found.add(child)
                 frontier.append(child)
     return found
-
-
-def stamp(moment: datetime) -> str:
-    """A recorded time as the views store it: ISO 8601 in UTC with
-    microseconds, so text order is time order."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")

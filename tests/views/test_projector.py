@@ -30,13 +30,11 @@ from service.domain.claim import StanceChanges
 from service.domain.ids import source_id_for
 from service.domain.source import SourceChanges, SourceProfile
 from service.domain.values import Period, SourceKind, StanceKind
-from service.seeding import load_seeds
 from service.views.reads import ClaimQuery, Views
-from tests.conftest import Store, postgres_schema
+from tests.conftest import Store, postgres_schema, write_corpus
 from tests.fakes import EDITOR_KEY, Server, gql
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "bench" / "corpus.py"
 EDITOR = Actor("editor")
 
 FOLLOW = """
@@ -55,27 +53,6 @@ while True:
     if after == before:
         break
 """
-
-
-def write_corpus(store: Store, claims: int) -> None:
-    """A corpus of the seed's shape (chains, retractions, corrections,
-    links, a long stream), written through the ledger's own use cases."""
-    where = (
-        ["--database-url", store.settings.database_url]
-        if store.settings.database_url
-        else ["--db", store.settings.db_path]
-    )
-    done = subprocess.run(
-        [
-            *(sys.executable, str(CORPUS), "--claims", str(claims), *where),
-            *("--hot-every", "100", "--hot-events", "200", "--batch", "64"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
 
 
 def amend_every_source(ledger: ClaimsLedger) -> None:
@@ -169,72 +146,40 @@ def test_two_processes_following_one_database_apply_each_event_once() -> None:
 
 
 def test_a_source_amendment_restatuses_and_reindexes_the_claims_naming_it(
-    store: Store,
+    seeded: ClaimsLedger,
 ) -> None:
-    ledger = store.open()
-    try:
-        load_seeds(ledger)
-        views = Views(ledger)
-        views.catch_up()
-        wsj = source_id_for("wsj")
-        cited = views.page(
-            ClaimQuery(source_ids=(str(wsj),)),
-            after=None,
-            before=None,
-            first=50,
-            last=None,
-        ).claims
-        assert cited
-        ledger.amend_source(
-            EDITOR,
-            AmendSource(
-                wsj,
-                views.source(wsj).version,  # type: ignore[union-attr]
-                SourceChanges(name="The Wall Street Journal Europe"),
-                "the edition",
-            ),
-        )
-        views.catch_up()
-        found = views.page(
-            ClaimQuery(text="europe"), after=None, before=None, first=50, last=None
-        ).claims
-        assert {c.id for _, c in found} == {c.id for _, c in cited}
-        assert isinstance(found[0][1].id, UUID)
-    finally:
-        ledger.close()
+    views = Views(seeded)
+    views.catch_up()
+    wsj = source_id_for("wsj")
+    cited = views.page(ClaimQuery(source_ids=(str(wsj),)), first=50).claims
+    assert cited
+    seeded.amend_source(
+        EDITOR,
+        AmendSource(
+            wsj,
+            views.source(wsj).version,  # type: ignore[union-attr]
+            SourceChanges(name="The Wall Street Journal Europe"),
+            "the edition",
+        ),
+    )
+    views.catch_up()
+    found = views.page(ClaimQuery(text="europe"), first=50).claims
+    assert {c.id for _, c in found} == {c.id for _, c in cited}
+    assert isinstance(found[0][1].id, UUID)
 
 
 def test_the_rebuild_command_rebuilds_the_views_quietly_when_piped(
-    store: Store,
+    store: Store, seeded: ClaimsLedger
 ) -> None:
-    ledger = store.open()
-    try:
-        load_seeds(ledger)
-        views = Views(ledger)
-        views.catch_up()
-        before = views.dump()
-        last = head(ledger)
-    finally:
-        ledger.close()
-    env = {
-        **os.environ,
-        **(
-            {"CLAIMS_DATABASE_URL": store.settings.database_url}
-            if store.settings.database_url
-            else {}
-        ),
-    }
+    views = Views(seeded)
+    views.catch_up()
+    before = views.dump()
+    last = head(seeded)
+    url, db = store.settings.database_url, store.settings.db_path
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "rebuild-views",
-            "--db",
-            store.settings.db_path,
-        ],
+        [sys.executable, "-m", "service.cli", "rebuild-views", "--db", db],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **({"CLAIMS_DATABASE_URL": url} if url else {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -243,11 +188,7 @@ def test_the_rebuild_command_rebuilds_the_views_quietly_when_piped(
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no progress bar when not on a terminal
     assert done.stdout.startswith(f"rebuilt the views from {last} events")
-    ledger = store.open()
-    try:
-        assert Views(ledger).dump() == before
-    finally:
-        ledger.close()
+    assert Views(seeded).dump() == before
 
 
 PROPOSE = """mutation($input: ProposeClaimInput!) {
