@@ -51,7 +51,7 @@ CORPUS = Path(__file__).resolve().parent / "corpus.py"
 CLAIM = "query Q($id: ID!, $as: AsOf) { claim(id: $id, asOf: $as) { version status { value } stances { kind chain { source { name } } } } }"  # noqa: E501
 LIST = "query Q($status: ClaimStatus, $source: ID, $text: String, $order: ClaimOrder! = PROPOSED) { claims(status: $status, sourceId: $source, text: $text, first: 20, orderBy: $order) { edges { node { id status { value } } } } }"  # noqa: E501
 COUNTED = "query Q($status: ClaimStatus, $source: ID, $text: String) { claims(status: $status, sourceId: $source, text: $text, first: 20) { totalCount edges { node { id status { value } } } } }"  # noqa: E501
-SOURCES = "query Q { sources { id name } }"
+SOURCES = "query Q { sources(first: 20) { edges { node { id name } } } }"
 SEARCHES = [{"text": "militants Beirut"}, {"text": "Hezbollah"}, {"text": "trained"}]
 BASELINE = "query Q { __typename }"
 

@@ -135,9 +135,12 @@ def stance_input(claim_id: str, version: int, wsj: str) -> dict[str, Any]:
 async def http_writes(url: str, n: int, clients: int) -> float:
     headers = {"Authorization": f"Bearer {EDITOR_KEY}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
-        sources = await http.post("/graphql", json={"query": "{ sources { id key } }"})
+        query = "{ sources(first: 100) { edges { node { id key } } } }"
+        sources = (await http.post("/graphql", json={"query": query})).json()
         wsj = next(
-            s["id"] for s in sources.json()["data"]["sources"] if s["key"] == "wsj"
+            edge["node"]["id"]
+            for edge in sources["data"]["sources"]["edges"]
+            if edge["node"]["key"] == "wsj"
         )
         claims = []
         for i in range(CLAIMS):

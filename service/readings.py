@@ -3,35 +3,33 @@ source said. Synchronous (they touch the store): call from a worker thread."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from service.application import ClaimsLedger
+from service.application.ledger import SNAPSHOT_EVERY
+from service.cursors import (
+    decode_cursor,
+    decode_numbers,
+    encode_cursor,
+    kind_of,
+    malformed,
+)
 from service.domain.claim import Claim, Link, ReportedBasis, StanceState
 from service.domain.errors import ClaimNotFoundError, InvalidInputError
 from service.domain.recording import LedgerEvent
 from service.domain.source import Source
 from service.domain.status import ClaimStatus, SourceFacts, StatusVerdict, derive_status
 from service.domain.values import ChainRole
+from service.history import Change, HistoryEntry, diff, entry, summarise
+from service.paging import window
 from service.views.reads import ClaimOrder, ClaimQuery, IncomingLink, Place, Views
 
-ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "originator_topic",
-        "actor",
-        "idempotency_key",
-    }
-)
-
+T = TypeVar("T")
 
 Charge = Callable[[int], None]
 """Told how many units of work a read is about to do, before it does them
@@ -105,27 +103,6 @@ class ClaimReading:
 
 
 @dataclass(frozen=True)
-class Change:
-    path: str
-    before: Any
-    after: Any
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    position: int | None
-    version: int
-    event_type: str
-    recorded_at: datetime
-    actor: str
-    idempotency_key: str | None
-    reason: str | None
-    reported: dict[str, Any] | None
-    payload: dict[str, Any]
-    changes: list[Change]
-
-
-@dataclass(frozen=True)
 class ClaimFilter:
     status: ClaimStatus | None = None
     source_id: UUID | None = None
@@ -139,13 +116,35 @@ class ClaimFilter:
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[tuple[str, ClaimReading]]
+class Page(Generic[T]):
+    """One page of a Relay connection: each item with its cursor; on an
+    empty page, the start and end cursors stay where the client asked."""
+
+    items: list[tuple[str, T]]
     end_cursor: str | None
     has_next: bool
     position: int
     start_cursor: str | None = None
     has_previous: bool = False
+
+
+def page_of(
+    items: list[tuple[str, T]],
+    position: int,
+    *,
+    has_previous: bool,
+    has_next: bool,
+    after: str | None,
+    before: str | None,
+) -> Page[T]:
+    return Page(
+        items,
+        items[-1][0] if items else after,
+        has_next,
+        position,
+        start_cursor=items[0][0] if items else before,
+        has_previous=has_previous,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,32 +160,27 @@ DEFAULT_PAGE = 20
 """Claims on a page when the client asks for neither ``first`` nor ``last``."""
 
 
-CURSOR = "claims@"
-"""What every cursor of a list of claims starts with, before its order: a
-cursor of the earlier format (``claims:<index>``) is refused as malformed,
-never read as a place it is not."""
+CLAIMS = "claims@"
+"""What the list named in every cursor of a list of claims starts with,
+before its order: a cursor of the earlier format (``claims:<index>``) is
+refused as malformed, never read as a place it is not."""
 
 
-def encode_cursor(order: ClaimOrder, place: Place) -> str:
-    """A place in a list, opaque to clients: the order and its sort values."""
-    values = ":".join(str(v) for v in place.values)
-    return base64.urlsafe_b64encode(f"{CURSOR}{order.value}:{values}".encode()).decode()
+def encode_claims_cursor(order: ClaimOrder, place: Place) -> str:
+    """A place in a list of claims: its order and its sort values."""
+    return encode_cursor(f"{CLAIMS}{order.value}", place.values)
 
 
-def decode_cursor(cursor: str, order: ClaimOrder, field: str = "after") -> Place:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith(CURSOR):
-            raise ValueError(text)
-        named, *parts = text.removeprefix(CURSOR).split(":")
-        found = ClaimOrder(named)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInputError("malformed cursor", field=field) from None
-    if found is not order:
-        raise InvalidInputError(
-            f"the cursor is a place in the {found.value} order, not {order.value}",
-            field=field,
-        )
+def decode_claims_cursor(cursor: str, order: ClaimOrder, field: str = "after") -> Place:
+    named = kind_of(cursor) or ""
+    if named.startswith(CLAIMS) and named != f"{CLAIMS}{order.value}":
+        found = named.removeprefix(CLAIMS)
+        if found in ClaimOrder.__members__:
+            raise InvalidInputError(
+                f"the cursor is a place in the {found} order, not {order.value}",
+                field=field,
+            )
+    parts = decode_cursor(cursor, f"{CLAIMS}{order.value}", field)
     try:
         if order is ClaimOrder.OCCURRED:
             day, seq = parts
@@ -194,7 +188,7 @@ def decode_cursor(cursor: str, order: ClaimOrder, field: str = "after") -> Place
         (number,) = parts
         return Place((int(number),))
     except ValueError:
-        raise InvalidInputError("malformed cursor", field=field) from None
+        raise malformed(field) from None
 
 
 class Reader:
@@ -356,7 +350,7 @@ class Reader:
         order: ClaimOrder = ClaimOrder.PROPOSED,
         descending: bool = False,
         charge: Charge = free,
-    ) -> Page:
+    ) -> Page[ClaimReading]:
         """Claims in an order (the order proposed by default); a cursor is a
         place in that order, so pages stay stable while claims are added or
         change. ``first`` items after ``after``, or the ``last`` items before
@@ -377,8 +371,8 @@ class Reader:
             self._query(claim_filter),
             order=order,
             descending=descending,
-            after=decode_cursor(after, order) if after else None,
-            before=decode_cursor(before, order, "before") if before else None,
+            after=decode_claims_cursor(after, order) if after else None,
+            before=decode_claims_cursor(before, order, "before") if before else None,
             first=size if last is None else None,
             last=last,
         )
@@ -387,16 +381,16 @@ class Reader:
             [claim for _, claim in found.claims], Basis(), position, self._sources(None)
         )
         items = [
-            (encode_cursor(order, place), reading)
+            (encode_claims_cursor(order, place), reading)
             for (place, _), reading in zip(found.claims, readings, strict=True)
         ]
-        return Page(
+        return page_of(
             items,
-            items[-1][0] if items else after,
-            found.has_next,
             position,
-            start_cursor=items[0][0] if items else before,
             has_previous=found.has_previous,
+            has_next=found.has_next,
+            after=after,
+            before=before,
         )
 
     def count_claims(self, claim_filter: ClaimFilter, *, charge: Charge = free) -> int:
@@ -432,67 +426,220 @@ class Reader:
         self._position()
         return self.views.source(source_id)
 
-    def statements_of(
-        self, source_id: UUID, basis: Basis = Basis(), *, charge: Charge = free
-    ) -> list[Statement]:
-        """Everything a source said or passed on, in any position of a chain,
-        at a basis: one pass over the claims that cite it (a replay of each
-        at a past recorded time), and one reading per claim found."""
+    def source_page(
+        self,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Page[Source]:
+        """Sources in the order they were registered, a page at a time: a
+        cursor is the position a source was registered at, so pages stay
+        put while sources are added or amended."""
+        position = self._position()
+        registered = self.views.registered()
+        places = [place for place, _ in registered]
+        found = window(
+            places,
+            first=_size(first, last),
+            after=_number(after, SOURCES, "after"),
+            last=last,
+            before=_number(before, SOURCES, "before"),
+        )
+        items = [
+            (encode_cursor(SOURCES, (place,)), source)
+            for place, source in registered[found.start : found.stop]
+        ]
+        return page_of(
+            items,
+            position,
+            has_previous=found.has_previous,
+            has_next=found.has_next,
+            after=after,
+            before=before,
+        )
+
+    def statements(
+        self,
+        source_id: UUID,
+        basis: Basis = Basis(),
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        charge: Charge = free,
+    ) -> Page[Statement]:
+        """What a source said or passed on, in any position of a chain, at
+        a basis: stances in the order their claims were proposed, then the
+        order they were recorded in. A page walks the claims that cite the
+        source along the citations' index, from its cursor, reading (or, at
+        a past recorded time, replaying) one claim per unit, until it has
+        its items and knows whether more lie beyond."""
         charge(1)
         position = self._position()
+        size = _size(first, last)
+        forward = last is None
+        lower = _statement_place(after, "after")
+        upper = _statement_place(before, "before")
+        start, stop = (lower, upper) if forward else (upper, lower)
+
+        def walk(
+            begin: StatementPlace | None, ahead: bool, inclusive: bool, hint: int
+        ) -> Iterator[tuple[StatementPlace, Statement]]:
+            return self._statement_walk(
+                source_id, basis, position, begin, ahead, inclusive, hint, charge
+            )
+
+        found: list[tuple[StatementPlace, Statement]] = []
+        reached_stop = False
+        for place, statement in walk(start, forward, False, size + 1):
+            if stop is not None and (place >= stop if forward else place <= stop):
+                reached_stop = True
+                break
+            found.append((place, statement))
+            if len(found) > size:
+                break
+        more = len(found) > size or reached_stop
+        found = found[:size]
+        behind = start is not None and any(
+            True for _ in walk(start, not forward, True, 1)
+        )
+        if not forward:
+            found.reverse()
+        items = [(encode_cursor(STATEMENTS, place), st) for place, st in found]
+        return page_of(
+            items,
+            position,
+            has_previous=more if not forward else behind,
+            has_next=more if forward else behind,
+            after=after,
+            before=before,
+        )
+
+    def _statement_walk(
+        self,
+        source_id: UUID,
+        basis: Basis,
+        position: int,
+        start: StatementPlace | None,
+        forward: bool,
+        inclusive: bool,
+        hint: int,
+        charge: Charge,
+    ) -> Iterator[tuple[StatementPlace, Statement]]:
+        """The source's statements from a place on (or from either end), in
+        one direction: claims read ``hint`` at a time, each charged first."""
         at = basis.recorded_at
+        reached = basis.reached()
         wanted = str(source_id)
-        cited_by = self.views.citing(source_id)
-        proposed = self.views.proposed_at(str(c) for c in cited_by)
-        citing = [
-            c
-            for c in cited_by
-            if str(c) in proposed and (at is None or proposed[str(c)] <= at)
-        ]
-        claims: list[Claim]
-        if at is None:
-            claims = list(self.views.claims_by_id(citing).values())
-        else:
-            charge(sum(replay_units(self._version(claim_id)) for claim_id in citing))
-            replayed = (self._replay(claim_id, None, at) for claim_id in citing)
-            claims = [c for c in replayed if c is not None]
-        cited = [c for c in claims if any(wanted in s.chain for s in c.stances_at())]
-        charge(len(cited))
         sources = self._sources(at)
-        found = []
-        for reading in self._readings(cited, basis.reached(), position, sources):
-            for stance in reading.stances:
-                if wanted in stance.chain:
-                    role = ChainRole.at(stance.chain.index(wanted), len(stance.chain))
-                    found.append(Statement(reading, stance, role))
-        return found
+        seq = start[0] if start is not None else None
+        begin = True
+        while True:
+            rows = self.views.citations(
+                source_id,
+                at=at,
+                beyond=seq,
+                inclusive=begin,
+                forward=forward,
+                limit=hint,
+            )
+            begin = False
+            if not rows:
+                return
+            ids = [claim_id for _, claim_id in rows]
+            charge(len(ids))
+            if at is None:
+                claims = self.views.claims_by_id(ids)
+            else:
+                charge(sum(replay_units(self._version(c)) for c in ids))
+                replayed = ((c, self._replay(c, None, at)) for c in ids)
+                claims = {c: claim for c, claim in replayed if claim is not None}
+            found = self._readings(list(claims.values()), reached, position, sources)
+            readings = {reading.claim.id: reading for reading in found}
+            for number, claim_id in rows:
+                if claim_id not in readings:
+                    continue
+                said = _said_by(wanted, number, readings[claim_id])
+                for place, statement in said if forward else reversed(said):
+                    if start is None or _beyond(place, start, forward, inclusive):
+                        yield place, statement
+            seq = rows[-1][0]
 
     def history(
         self, claim_id: UUID, up_to: int | None = None, *, charge: Charge = free
     ) -> list[HistoryEntry]:
-        """Every event of a claim with what it changed, oldest first; up to a
-        version for a reading at a past basis (nothing after it is known).
-        A replay of the whole stream, with the events' positions."""
+        """Every event of a claim with what it changed, oldest first (up to
+        a version: at a past basis nothing after it is known)."""
         self._position()
-        known = self._version(claim_id)
-        charge(replay_units(known))
-        # No further than the price allowed for.
-        up_to = known if up_to is None else min(up_to, known)
-        entries = []
-        state: Claim | None = None
-        before: dict[str, Any] = {}
-        for recorded in self.ledger.stream(claim_id, up_to):
-            event = recorded.event
-            if up_to is not None and event.originator_version > up_to:
-                break
-            state = event.mutate(state)
-            assert state is not None  # noqa: S101 - a stream starts with its creation
-            after = summarise(state)
-            entries.append(_entry(recorded.position, event, diff(before, after)))
-            before = after
-        if not entries:
+        latest = self._latest(claim_id, up_to)
+        page = self.history_page(claim_id, latest, first=latest, charge=charge)
+        return [item for _, item in page.items]
+
+    def history_page(
+        self,
+        claim_id: UUID,
+        up_to: int | None = None,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        charge: Charge = free,
+    ) -> Page[HistoryEntry]:
+        """A page of a claim's events with what each changed: versions
+        ``first`` after a version, or ``last`` before one, up to ``up_to``
+        (the version of the reading asked from; default the latest). The
+        state before the page is loaded from the nearest snapshot, then the
+        page's events are replayed: the cost of a page, whatever the
+        stream's length."""
+        position = self._position()
+        latest = self._latest(claim_id, up_to)
+        found = window(
+            range(1, latest + 1),
+            first=_size(first, last),
+            after=_number(after, HISTORY, "after"),
+            last=last,
+            before=_number(before, HISTORY, "before"),
+        )
+        low, high = found.start + 1, found.stop  # versions
+        entries: list[tuple[str, HistoryEntry]] = []
+        if high >= low:
+            charge(replay_units(high - low + 1))
+            if low > 1:  # the snapshot at or before it, and the events since
+                charge(replay_units((low - 1) % SNAPSHOT_EVERY))
+            state = self.ledger.get_claim(claim_id, low - 1) if low > 1 else None
+            older = summarise(state) if state is not None else {}
+            for recorded in self.ledger.stream(claim_id, high, after=low - 1):
+                event = recorded.event
+                state = event.mutate(state)
+                assert state is not None  # noqa: S101 - a stream starts with its creation
+                newer = summarise(state)
+                cursor = encode_cursor(HISTORY, (event.originator_version,))
+                entries.append(
+                    (cursor, entry(recorded.position, event, diff(older, newer)))
+                )
+                older = newer
+        return page_of(
+            entries,
+            position,
+            has_previous=found.has_previous,
+            has_next=found.has_next,
+            after=after,
+            before=before,
+        )
+
+    def _latest(self, claim_id: UUID, up_to: int | None) -> int:
+        """The last version a history may show: ``up_to`` if given (a
+        reading's own version), else the claim's current one."""
+        if up_to is not None:
+            return up_to
+        current = self.views.claim(claim_id)
+        if current is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
-        return entries
+        return current.version
 
     def diff(
         self,
@@ -528,6 +675,64 @@ class Reader:
         return diff(older, summarise(state))
 
 
+SOURCES = "sources"
+STATEMENTS = "statements"
+HISTORY = "history"
+
+StatementPlace = tuple[int, int]
+"""Where a statement sits in a source's list: its claim's seq (the order
+proposed) and the stance's place among the claim's stances (recorded order)."""
+
+
+def _size(first: int | None, last: int | None) -> int:
+    """The page's size: ``last`` for a backward page, else ``first``,
+    else the default page."""
+    size = last if last is not None else first
+    return DEFAULT_PAGE if size is None else size
+
+
+def _number(cursor: str | None, kind: str, field: str) -> int | None:
+    if cursor is None:
+        return None
+    (number,) = decode_numbers(cursor, kind, 1, field)
+    return number
+
+
+def _statement_place(cursor: str | None, field: str) -> StatementPlace | None:
+    if cursor is None:
+        return None
+    seq, ordinal = decode_numbers(cursor, STATEMENTS, 2, field)
+    return seq, ordinal
+
+
+def _said_by(
+    source_id: str, number: int, reading: ClaimReading
+) -> list[tuple[StatementPlace, Statement]]:
+    """The statements of one claim (its seq ``number``) whose chains name a
+    source, in the order the stances were recorded."""
+    ordinal = {stance_id: i for i, stance_id in enumerate(reading.claim.stances)}
+    return [
+        (
+            (number, ordinal[stance.stance_id]),
+            Statement(
+                reading,
+                stance,
+                ChainRole.at(stance.chain.index(source_id), len(stance.chain)),
+            ),
+        )
+        for stance in reading.stances
+        if source_id in stance.chain
+    ]
+
+
+def _beyond(
+    place: StatementPlace, start: StatementPlace, forward: bool, inclusive: bool
+) -> bool:
+    if inclusive and place == start:
+        return True
+    return place > start if forward else place < start
+
+
 def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
     """The earlier of two recorded times, None meaning now."""
     if a is None or b is None:
@@ -547,66 +752,3 @@ def _facts(sources: Mapping[str, Source]) -> dict[str, SourceFacts]:
         sid: SourceFacts(anonymous=s.anonymous, affiliation_id=s.affiliation_id)
         for sid, s in sources.items()
     }
-
-
-def summarise(claim: Claim) -> dict[str, Any]:
-    """A flat, JSON-ready picture of a claim's state, for diffs."""
-    flat: dict[str, Any] = {
-        "text": claim.text,
-        "about": list(claim.about),
-        "occurred": claim.occurred.to_dict(),
-    }
-    for record in claim.stances.values():
-        latest = record.revisions[-1]
-        prefix = f"stances.{record.stance_id}"
-        flat[f"{prefix}.chain"] = list(record.chain)
-        flat[f"{prefix}.independent"] = record.independent
-        flat[f"{prefix}.kind"] = latest.kind.value
-        flat[f"{prefix}.quote"] = latest.quote
-        flat[f"{prefix}.document"] = (
-            latest.document.to_dict() if latest.document else None
-        )
-        flat[f"{prefix}.note"] = latest.note
-        flat[f"{prefix}.reported"] = record.revisions[0].reported.to_dict()
-        if len(record.revisions) > 1:
-            flat[f"{prefix}.revised"] = latest.reported.to_dict()
-        if record.retraction is not None:
-            flat[f"{prefix}.retracted"] = {
-                "reason": record.retraction.reason,
-                "reported": record.retraction.reported.to_dict(),
-            }
-    for link in claim.links.values():
-        prefix = f"links.{link.link_id}"
-        flat[f"{prefix}.target"] = link.target_id
-        flat[f"{prefix}.kind"] = link.kind.value
-        flat[f"{prefix}.note"] = link.note
-        if link.withdrawn is not None:
-            flat[f"{prefix}.withdrawn"] = link.withdrawn
-    return flat
-
-
-def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Change]:
-    paths = list(dict.fromkeys([*before, *after]))
-    return [
-        Change(path, before.get(path), after.get(path))
-        for path in paths
-        if before.get(path) != after.get(path)
-    ]
-
-
-def _entry(
-    position: int | None, event: LedgerEvent, changes: list[Change]
-) -> HistoryEntry:
-    payload = {k: v for k, v in vars(event).items() if k not in ENVELOPE}
-    return HistoryEntry(
-        position=position,
-        version=event.originator_version,
-        event_type=type(event).__qualname__,
-        recorded_at=event.timestamp,
-        actor=event.actor,
-        idempotency_key=event.idempotency_key,
-        reason=payload.get("reason"),
-        reported=payload.get("reported"),
-        payload=payload,
-        changes=changes,
-    )

@@ -163,6 +163,11 @@ def gql(
     return body
 
 
+def nodes(connection: dict[str, Any]) -> list[Any]:
+    """The nodes of a page of a Relay connection, in order."""
+    return [edge["node"] for edge in connection["edges"]]
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
 

@@ -30,7 +30,7 @@ from service.domain.source import SourceChanges
 from service.domain.values import LinkKind, Period, StanceKind
 from service.export import event_classes, event_type_name, rendered_files
 from service.feed.entries import event_data
-from service.readings import ENVELOPE
+from service.history import ENVELOPE
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 

@@ -9,9 +9,9 @@ units, times the items of the list it is in, per alias and per fragment
 spread. A page counts the items it asks for (``first``, or its default) and,
 when it searches or counts a filtered list, every claim; a replay counts the
 events of the stream it reads (the named claim's, or the longest stream's); a
-list the document cannot size (sources, statements, stances, chains, links)
-counts the most such a list holds anywhere, so a hub source is not priced as
-an average one. Fragments on an interface are priced for each type they may
+list the document cannot size (stances, chains, links) counts the most such a
+list holds anywhere, so a claim with thousands of stances is not priced as an
+average one. Fragments on an interface are priced for each type they may
 be, at the dearest. A document over the budget is refused with no data, no
 store call and, for a mutation, no write. During execution the request's
 ``Budget`` charges every unit a read is about to do, before it does it, so no
@@ -50,6 +50,7 @@ from strawberry.extensions import SchemaExtension
 
 from service.api.context import Context, refuse, too_costly
 from service.api.ids import expect_id
+from service.application.ledger import SNAPSHOT_EVERY
 from service.domain.errors import DomainError
 from service.domain.ids import claim_id_for
 from service.readings import DEFAULT_PAGE, replay_units, scan_units
@@ -67,6 +68,7 @@ FILTERS = (
     "reportedFrom",
     "reportedTo",
 )
+WINDOWED = ("after", "last", "before")  # a page that may start past the first
 PAST = ("version", "recordedAt")  # a basis with either is read by a replay
 
 
@@ -103,18 +105,15 @@ PRICED = frozenset(
 
 
 def list_sizes(shape: Shape) -> dict[str, int]:
-    """The most items each list the document does not size may hold: the
-    sources, a source's statements, a claim's stances, links and affirming
-    voices, a chain's hops, a history's events. Other lists count once."""
+    """The most items each list the document does not size may hold: a
+    claim's stances, links and affirming voices, a chain's hops. Other lists
+    count once; connections count the page they ask for."""
     return {
-        "Query.sources": shape.sources,
-        "Source.statements": shape.most_statements,
         "Claim.stances": shape.most_stances,
         "Status.independentAffirmingVoices": shape.most_stances,
         "Stance.chain": shape.most_hops,
         "Claim.links": shape.most_links,
         "Claim.linkedFrom": shape.most_linked_from,
-        "Claim.history": shape.longest_stream,
     }
 
 
@@ -300,7 +299,7 @@ def estimate(
             own = 1 + scan_units(shape.claims) * scans
             return own + page_size(field, definition) * (1 + below(longest))
         if key == "Query.sources":
-            return 1 + shape.sources * below(Scope(events=shape.longest_stream))
+            return 1 + min(page_size(field, definition), shape.sources) * below(longest)
         if key in {"Query.source", "Query.position"}:
             return 1 + below(longest)
         if key == "Claim.asOf":
@@ -309,7 +308,13 @@ def estimate(
             replay = replayed(scope.events, upto) if past else 0
             return 1 + replay + below(replace(scope, past=past))
         if key == "Claim.history":
-            return replay_units(scope.events) + sizes[key] * below(scope)
+            # the page's events, and the state before them (a snapshot and
+            # the events since) unless the page starts at the first event
+            page = page_size(field, definition)
+            later = any(argument(field, a) is not None for a in WINDOWED)
+            before = replay_units(min(scope.events, SNAPSHOT_EVERY - 1))
+            page = min(page, scope.events)
+            return replay_units(page) + (before if later else 0) + page * below(scope)
         if key == "Claim.diff":
             return replayed(scope.events, argument(field, "toVersion")) + below(scope)
         if key in {"ClaimLink.fromClaim", "ClaimLink.toClaim"}:
@@ -317,10 +322,15 @@ def estimate(
             own = 1 + (replay_units(inner.events) if inner.past else 0)
             return own + below(inner)
         if key == "Source.statements":
+            # the walk reads a claim per statement, one more to know what
+            # lies beyond, and one behind its cursor; a claim whose stances
+            # were not said by the basis is read for none, which the budget
+            # charges as it comes
             inner = replace(longest, past=scope.past)
-            claims = shape.most_citing
-            replays = claims * replay_units(inner.events) if inner.past else 0
-            return 1 + replays + claims + shape.most_statements * below(inner)
+            page = page_size(field, definition)
+            claims = min(page + 2, shape.most_citing)
+            each = 1 + (replay_units(inner.events) if inner.past else 0)
+            return 1 + claims * each + min(page, shape.most_statements) * below(inner)
         # ClaimWrite.claim: the write's own reading is free, but it is read at
         # the recorded time of its version, so what it reaches is replayed.
         return below(replace(longest, past=True))

@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from service.api.connections import PageInfo, check_window
 from service.api.context import Context, Info
 from service.api.cost import cost_estimate
 from service.api.errors import ErrorCodes, RequireOperationName, classify
@@ -99,14 +100,6 @@ async def write(
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-    has_previous_page: bool
-    start_cursor: str | None
-
-
-@strawberry.type
 class ClaimEdge:
     cursor: str
     node: ClaimNode
@@ -128,6 +121,20 @@ class ClaimConnection:
         return await info.context.read(
             reader.count_claims, self.claim_filter, charge=info.context.charge
         )
+
+
+@strawberry.type
+class SourceEdge:
+    cursor: str
+    node: SourceNode
+
+
+@strawberry.type
+class SourceConnection:
+    edges: list[SourceEdge]
+    page_info: PageInfo
+    position: Position
+    total_count: int = strawberry.field(description="How many sources there are.")
 
 
 @strawberry.type(description="What a write to a claim recorded.")
@@ -242,9 +249,7 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> ClaimConnection:
-        limit = info.context.services.settings.max_page_size
-        if first is not None and last is not None:
-            raise InvalidInputError("give first or last, not both", field="last")
+        check_window(info, first, last)
         if include_affiliated and source_id is None:
             raise InvalidInputError(
                 "includeAffiliated needs a sourceId", field="includeAffiliated"
@@ -255,11 +260,6 @@ class Query:
         ):
             if low is not None and high is not None and high < low:
                 raise InvalidInputError(f"{name} is before its start", field=name)
-        for name, size in (("first", first), ("last", last)):
-            if size is not None and not 0 <= size <= limit:
-                raise InvalidInputError(
-                    f"{name} must be between 0 and {limit}", field=name
-                )
         text = SEARCH_TEXT.clean_optional(text)
         entity = ENTITY.for_field("entity").clean_optional(entity)
         claim_filter = ClaimFilter(
@@ -291,21 +291,45 @@ class Query:
         ]
         return ClaimConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                end_cursor=page.end_cursor,
-                has_previous_page=page.has_previous,
-                start_cursor=page.start_cursor,
-            ),
+            page_info=PageInfo.of(page),
             position=Position(page.position),
             claim_filter=claim_filter,
         )
 
-    @strawberry.field(permission_classes=READ)
-    async def sources(self, info: Info) -> list[SourceNode]:
-        sources = await info.context.read(info.context.services.reader.sources, units=1)
-        known = {str(s.id): s for s in sources}
-        return [SourceNode(source=s, known=known) for s in sources]
+    @strawberry.field(
+        permission_classes=READ,
+        description="Sources in the order they were registered: the first "
+        "items after a cursor, or the last before one (20 first when neither "
+        "is given).",
+    )
+    async def sources(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> SourceConnection:
+        check_window(info, first, last)
+        reader = info.context.services.reader
+        page = await info.context.read(
+            reader.source_page,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            units=1,
+        )
+        known = reader.views.sources_now()
+        return SourceConnection(
+            edges=[
+                SourceEdge(cursor=cursor, node=SourceNode(source=s, known=known))
+                for cursor, s in page.items
+            ],
+            page_info=PageInfo.of(page),
+            position=Position(page.position),
+            total_count=len(known),
+        )
 
     @strawberry.field(permission_classes=READ)
     async def source(

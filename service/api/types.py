@@ -16,6 +16,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from service.api.connections import PageInfo, check_window
 from service.api.context import Info
 from service.api.ids import expect_id, global_id
 from service.domain.claim import Link, ReportedBasis, StanceState
@@ -30,7 +31,8 @@ from service.domain.values import (
 )
 from service.domain.values import Document as DomainDocument
 from service.domain.values import Period as DomainPeriod
-from service.readings import Basis, Change, ClaimReading, HistoryEntry
+from service.history import Change, HistoryEntry
+from service.readings import Basis, ClaimReading
 from service.views.reads import ClaimOrder
 
 Position = NewType("Position", int)
@@ -138,24 +140,47 @@ class SourceNode(Node):
         return self.at_basis(parent) if parent else None
 
     @strawberry.field(
-        description="Every stance this source took or passed on, at the basis "
-        "of the reading it was reached from (its claims read at that basis too)."
+        description="Every stance this source took or passed on, in any place "
+        "of its chain, at the basis of the reading it was reached from (its "
+        "claims read at that basis too): in the order the claims were "
+        "proposed, then the order the stances were recorded in. The first "
+        "items after a cursor, or the last before one (20 first when neither "
+        "is given)."
     )
-    async def statements(self, info: Info) -> list[Statement]:
-        found = await info.context.read(
-            info.context.services.reader.statements_of,
+    async def statements(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> StatementConnection:
+        check_window(info, first, last)
+        page = await info.context.read(
+            info.context.services.reader.statements,
             self.source.id,
             self.basis,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
             charge=info.context.charge,
         )
-        return [
-            Statement(
-                role=statement.role,
-                claim=ClaimNode(reading=statement.reading),
-                stance=StanceNode.of(statement.stance, statement.reading),
-            )
-            for statement in found
-        ]
+        return StatementConnection(
+            edges=[
+                StatementEdge(
+                    cursor=cursor,
+                    node=Statement(
+                        role=statement.role,
+                        claim=ClaimNode(reading=statement.reading),
+                        stance=StanceNode.of(statement.stance, statement.reading),
+                    ),
+                )
+                for cursor, statement in page.items
+            ],
+            page_info=PageInfo.of(page),
+            position=Position(page.position),
+        )
 
     def at_basis(self, source: SourceAggregate) -> SourceNode:
         """Another source, as known at this one's basis."""
@@ -260,6 +285,19 @@ class Statement:
 
 
 @strawberry.type
+class StatementEdge:
+    cursor: str
+    node: Statement
+
+
+@strawberry.type(description="A page of what a source said or passed on.")
+class StatementConnection:
+    edges: list[StatementEdge]
+    page_info: PageInfo
+    position: Position
+
+
+@strawberry.type
 class Status:
     value: ClaimStatus
     rule_version: int
@@ -347,6 +385,21 @@ class HistoryEvent:
             payload=cast(JSON, entry.payload),
             changes=[FieldChange.of(c) for c in entry.changes],
         )
+
+
+@strawberry.type
+class HistoryEdge:
+    cursor: str
+    node: HistoryEvent
+
+
+@strawberry.type(description="A page of a claim's events.")
+class HistoryConnection:
+    edges: list[HistoryEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(
+        description="How many events the history holds: the reading's version."
+    )
 
 
 @strawberry.input(
@@ -487,17 +540,39 @@ class ClaimNode(Node):
         )
 
     @strawberry.field(
-        description="Every event of the claim, oldest first, up to this "
-        "reading's version (at a past basis, nothing later is known)."
+        description="The claim's events, oldest first, each with what it "
+        "changed, up to this reading's version (at a past basis, nothing "
+        "later is known): the first after a cursor, or the last before one "
+        "(20 first when neither is given). A cursor is a version, so pages "
+        "stay put while events are added."
     )
-    async def history(self, info: Info) -> list[HistoryEvent]:
-        entries = await info.context.read(
-            info.context.services.reader.history,
+    async def history(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> HistoryConnection:
+        check_window(info, first, last)
+        page = await info.context.read(
+            info.context.services.reader.history_page,
             self.reading.claim.id,
             self.reading.claim.version,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
             charge=info.context.charge,
         )
-        return [HistoryEvent.of(e) for e in entries]
+        return HistoryConnection(
+            edges=[
+                HistoryEdge(cursor=cursor, node=HistoryEvent.of(item))
+                for cursor, item in page.items
+            ],
+            page_info=PageInfo.of(page),
+            total_count=self.reading.claim.version,
+        )
 
     @strawberry.field(
         description="What changed between two versions, up to this reading's."

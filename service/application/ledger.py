@@ -443,16 +443,16 @@ class ClaimsLedger(Application[UUID]):
         return self._get(source_id, Source, SourceNotFoundError, version)
 
     def stream(
-        self, aggregate_id: UUID, up_to: int | None = None
+        self, aggregate_id: UUID, up_to: int | None = None, after: int = 0
     ) -> list[RecordedEvent]:
-        """The events of one stream (up to a version), oldest first, with
-        their global positions."""
+        """The events of one stream (those above version ``after``, up to
+        ``up_to``), oldest first, with their global positions."""
         events = [
             e
-            for e in self.events.get(aggregate_id, lte=up_to)
+            for e in self.events.get(aggregate_id, gt=after or None, lte=up_to)
             if isinstance(e, LedgerEvent)
         ]
-        positions = positions_of(self.recorder, aggregate_id)
+        positions = positions_of(self.recorder, aggregate_id, after, up_to)
         return [RecordedEvent(positions.get(e.originator_version), e) for e in events]
 
     def last_position(self) -> int:
@@ -625,9 +625,12 @@ class ClaimsLedger(Application[UUID]):
         return WriteResult(
             aggregate_id=UUID(record.aggregate_id),
             version=record.written_version,
-            position=positions_of(self.recorder, UUID(record.aggregate_id))[
-                record.written_version
-            ],
+            position=positions_of(
+                self.recorder,
+                UUID(record.aggregate_id),
+                record.written_version - 1,
+                record.written_version,
+            )[record.written_version],
             replayed=True,
             created_id=UUID(record.created_id) if record.created_id else None,
         )

@@ -218,6 +218,11 @@ class Views:
     def sources(self) -> list[Source]:
         return list(self.directory.now().values())
 
+    def registered(self) -> list[tuple[int, Source]]:
+        """Every source as it stands, in the order registered, each with the
+        position it was registered at."""
+        return self.directory.registered()
+
     def sources_now(self) -> Mapping[str, Source]:
         return self.directory.now()
 
@@ -317,16 +322,42 @@ class Views:
             )
         return int(found[0]) if found is not None and found[0] is not None else 0
 
-    def citing(self, source_id: UUID) -> list[UUID]:
-        """Claims whose stance chains name the source or once did, in the
-        order they were proposed."""
+    def citations(
+        self,
+        source_id: UUID,
+        *,
+        at: datetime | None,
+        beyond: int | None,
+        inclusive: bool,
+        forward: bool,
+        limit: int,
+    ) -> list[tuple[int, UUID]]:
+        """Up to ``limit`` claims whose chains name the source, each with its
+        seq, in the order proposed (or its reverse) from a seq on: as chains
+        stand now, or, at a recorded time, those proposed by then whose
+        chains named it at any time (the caller replays them to see)."""
+        clauses: list[str] = ["d.source_id = ?"]
+        params: list[object] = [str(source_id)]
+        source = "{view_claim_sources} d"
+        if at is None:
+            clauses.append("d.now = ?")
+            params.append(True)
+        else:
+            source += " CROSS JOIN {view_claims} c"
+            clauses.append("c.seq = d.seq AND c.proposed_at <= ?")
+            params.append(stamp(at))
+        if beyond is not None:
+            sign = (">" if forward else "<") + ("=" if inclusive else "")
+            clauses.append(f"d.seq {sign} ?")
+            params.append(beyond)
+        direction = "ASC" if forward else "DESC"
         with self._db.reading() as cursor:
             rows = cursor.all(
-                "SELECT claim_id FROM {view_claim_sources} WHERE source_id = ? "
-                "ORDER BY seq",
-                (str(source_id),),
+                f"SELECT d.seq, d.claim_id FROM {source} "  # noqa: S608 - clauses are ours, values are placeholders
+                f"WHERE {' AND '.join(clauses)} ORDER BY d.seq {direction} LIMIT ?",
+                [*params, limit],
             )
-        return [UUID(c) for (c,) in rows]
+        return [(int(seq), UUID(claim_id)) for seq, claim_id in rows]
 
     def cites(self, claim_id: UUID, source_ids: Iterable[str]) -> bool:
         """Whether a claim's chains name, or once named, one of these sources."""

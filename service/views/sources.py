@@ -36,6 +36,7 @@ class SourceDirectory:
         self._lock = threading.Lock()
         self._states: dict[str, list[SourceState]] = {}
         self._now: dict[str, Source] = {}
+        self._registered: list[tuple[int, str]] = []  # (position, id), ascending
         self.position = 0  # the directory holds every state recorded by here
 
     def refresh(self, cursor: Cursor, through: int) -> None:
@@ -48,6 +49,7 @@ class SourceDirectory:
                 # the views went back (a database restored, or one that lost
                 # its last commits in a crash): hold what they hold, afresh
                 self._states, self._now, self.position = {}, {}, 0
+                self._registered = []
             if through <= self.position:
                 return
             rows = cursor.all(
@@ -58,19 +60,29 @@ class SourceDirectory:
             )
             if rows:
                 now = dict(self._now)
+                registered = list(self._registered)
                 for source_id, version, position, recorded_at, state in rows:
                     source = self._codec.source(UUID(source_id), version, state)
                     found = SourceState(
                         position, datetime.fromisoformat(recorded_at), source
                     )
+                    if source_id not in self._states:
+                        registered.append((position, source_id))
                     self._states.setdefault(source_id, []).append(found)
                     now[source_id] = source
-                self._now = now
+                self._now = now  # published before the order that names them
+                self._registered = registered
             self.position = through
 
     def now(self) -> Mapping[str, Source]:
         """Every source as it stands, by id."""
         return self._now
+
+    def registered(self) -> list[tuple[int, Source]]:
+        """Every source as it stands, by the position it was registered at."""
+        registered = self._registered  # read before the states it names
+        now = self._now
+        return [(p, now[source_id]) for p, source_id in registered if source_id in now]
 
     def get(self, source_id: UUID | str) -> Source | None:
         return self._now.get(str(source_id))

@@ -13,7 +13,7 @@ import pytest
 
 from service.api.ids import global_id
 from tests.conftest import recorded_since
-from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql
+from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql, nodes
 
 SOURCE_FIELDS = "version source { id name affiliation { name } }"
 CLAIM_FIELDS = """version stanceId claim { id status { value } stances {
@@ -24,7 +24,7 @@ STANCE_READ = """query($id: ID!, $by: Date) { claim(id: $id) {
     asOf(basis: {reportedBy: $by}) {
         status { value } stances { kind quote reported { start } revised { start } }
     }
-    history { type reason } } }"""
+    history(last: 1) { edges { node { type reason } } } } }"""
 FRESH = count()
 
 
@@ -108,12 +108,12 @@ def test_a_renamed_source_reads_renamed_wherever_it_is_cited(
     body = gql(
         client,
         """query($id: ID!) { claim(id: $id) { stances { chain { source { name } } } }
-        sources { id name } }""",
+        sources(first: 100) { edges { node { id name } } } }""",
         {"id": claim_id},
     )
     (cited,) = body["data"]["claim"]["stances"]
     assert cited["chain"] == [{"source": {"name": "The Example Gazette"}}]
-    names = {s["id"]: s["name"] for s in body["data"]["sources"]}
+    names = {s["id"]: s["name"] for s in nodes(body["data"]["sources"])}
     assert names[outlet] == "The Example Gazette"
 
 
@@ -251,10 +251,12 @@ def test_amending_a_stance_rewrites_how_it_was_recorded(client: httpx.Client) ->
             "revised": None,
         }
     ]
-    assert read["claim"]["history"][-1] == {
-        "type": "Claim.StanceAmended",
-        "reason": "entered from the wrong paragraph",
-    }
+    assert nodes(read["claim"]["history"]) == [
+        {
+            "type": "Claim.StanceAmended",
+            "reason": "entered from the wrong paragraph",
+        }
+    ]
     disputed = ok(
         client,
         "amendStance",
@@ -309,10 +311,12 @@ def test_correcting_a_stance_adds_a_revision_from_its_date(
             "revised": None,
         }
     ]
-    assert before["data"]["claim"]["history"][-1] == {
-        "type": "Claim.StanceCorrected",
-        "reason": "the outlet's correction",
-    }
+    assert nodes(before["data"]["claim"]["history"]) == [
+        {
+            "type": "Claim.StanceCorrected",
+            "reason": "the outlet's correction",
+        }
+    ]
 
 
 @pytest.fixture

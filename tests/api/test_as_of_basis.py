@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import httpx
 
-from tests.fakes import EDITOR_KEY, error_codes, gql
+from tests.fakes import EDITOR_KEY, error_codes, gql, nodes
 
 BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
 SURPRISED = "iranian-leaders-surprised"
@@ -19,8 +19,8 @@ REGULAR = "iran-regularly-trains-militants"
 DIRECT = "iran-directly-involved-in-attack"
 
 HISTORY = """query($key: String!) { claim(key: $key) {
-    id version history { version type recordedAt } } }"""
-SOURCES = "{ sources { id key name version } }"
+    id version history(first: 100) { edges { node { version type recordedAt } } } } }"""
+SOURCES = "{ sources(first: 100) { edges { node { id key name version } } } }"
 PROPOSE = """mutation($in: ProposeClaimInput!) {
     proposeClaim(input: $in) { claim { id key version } } }"""
 RECORD = "mutation($in: RecordStanceInput!) { recordStance(input: $in) { version } }"
@@ -49,8 +49,9 @@ def data(client: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
 
 
 def claim(client: httpx.Client, key: str) -> dict[str, Any]:
+    """The claim's id, version, and its whole history as a list."""
     found: dict[str, Any] = data(client, HISTORY, key=key)["claim"]
-    return found
+    return {**found, "history": nodes(found["history"])}
 
 
 def read_at(
@@ -65,7 +66,7 @@ def read_at(
 
 
 def sources(client: httpx.Client) -> dict[str, dict[str, Any]]:
-    return {s["key"]: s for s in data(client, SOURCES)["sources"]}
+    return {s["key"]: s for s in nodes(data(client, SOURCES)["sources"])}
 
 
 def link(client: httpx.Client, key: str, target: str, kind: str) -> None:
@@ -251,7 +252,7 @@ def test_history_diff_and_as_of_under_a_past_reading_see_nothing_later(
     client: httpx.Client,
 ) -> None:
     at_two = """version basis { version recordedAt }
-        history { version }
+        history { edges { node { version } } }
         fine: diff(fromVersion: 1, toVersion: 2) { path }
         later: asOf(basis: {recordedAt: "2999-01-01T00:00:00Z"}) {
             version basis { recordedAt } }
@@ -260,7 +261,7 @@ def test_history_diff_and_as_of_under_a_past_reading_see_nothing_later(
     reading = read_at(client, BEIRUT, {"version": 2}, at_two)
     assert reading is not None
     then = reading["basis"]["recordedAt"]
-    assert [h["version"] for h in reading["history"]] == [1, 2]
+    assert [h["version"] for h in nodes(reading["history"])] == [1, 2]
     assert reading["fine"]
     assert reading["later"] == {"version": 2, "basis": {"recordedAt": then}}
     assert reading["known"] == {"version": 2, "basis": {"recordedAt": then}}
@@ -280,28 +281,31 @@ def test_a_source_reached_from_a_past_reading_says_what_it_had_said_then(
     """At Beirut's version 2 only its affirmation was recorded, and the later
     claims did not exist: the outlet's statements then say so."""
     statements = """stances { chain { source { key
-        statements { claim { key version } stance { kind } } } } }"""
+        statements { edges { node { claim { key version } stance { kind } } } }
+    } } }"""
     reading = read_at(client, BEIRUT, {"version": 2}, statements)
     assert reading is not None
     (affirmation,) = reading["stances"]
     outlet = affirmation["chain"][-1]["source"]
     assert outlet["key"] == "ukrainska-pravda"
-    said = {(s["claim"]["key"], s["stance"]["kind"]) for s in outlet["statements"]}
+    then = nodes(outlet["statements"])
+    said = {(s["claim"]["key"], s["stance"]["kind"]) for s in then}
     assert (BEIRUT, "AFFIRMS") in said
     assert (BEIRUT, "DISPUTES") not in said
     assert all(key != SURPRISED for key, _ in said)
-    beirut_then = [
-        s["claim"] for s in outlet["statements"] if s["claim"]["key"] == BEIRUT
-    ]
+    beirut_then = [s["claim"] for s in then if s["claim"]["key"] == BEIRUT]
     assert beirut_then == [{"key": BEIRUT, "version": 2}]
 
     now = data(
         client,
-        """{ sources { key statements { claim { key } stance { kind } } } }""",
+        """{ sources(first: 100) { edges { node { key
+            statements(first: 100) { edges { node { claim { key } stance { kind } } } }
+        } } } }""",
     )["sources"]
-    (outlet_now,) = [s for s in now if s["key"] == "ukrainska-pravda"]
+    (outlet_now,) = [s for s in nodes(now) if s["key"] == "ukrainska-pravda"]
     said_now = {
-        (s["claim"]["key"], s["stance"]["kind"]) for s in outlet_now["statements"]
+        (s["claim"]["key"], s["stance"]["kind"])
+        for s in nodes(outlet_now["statements"])
     }
     assert {(BEIRUT, "DISPUTES"), (SURPRISED, "AFFIRMS")} <= said_now
 

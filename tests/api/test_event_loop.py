@@ -81,10 +81,11 @@ def test_store_calls_stay_off_the_event_loop(tmp_path: Path) -> None:
         body = gql(
             http,
             """query($id: ID!) { claim(id: $id) {
-            status { value } history { position changes { path } }
+            status { value } history { edges { node { position changes { path } } } }
             asOf(basis: {version: 1}) { version }
             diff(fromVersion: 0, toVersion: 1) { path }
-            } claims { totalCount } sources { statements { role } } }""",
+            } claims { totalCount }
+            sources { edges { node { statements { edges { node { role } } } } } } }""",
             {"id": created["id"]},
         )
         assert "errors" not in body

@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql
+from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql, nodes
 
 BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
 KATHMANDU = "NPT-05:45"  # POSIX TZ: local time is UTC+05:45; needs no tz database
 
+SOURCES = "{ sources(first: 100) { edges { node { id key } } } }"
 CLAIM_VERSION = "query($key: String!) { claim(key: $key) { id version } }"
 PROPOSE = """
 mutation($input: ProposeClaimInput!) {
@@ -49,8 +50,8 @@ def claim_state(client: httpx.Client, key: str = BEIRUT) -> dict[str, Any]:
 
 
 def source_id(client: httpx.Client, key: str) -> str:
-    body = gql(client, "{ sources { id key } }")
-    return str(next(s["id"] for s in body["data"]["sources"] if s["key"] == key))
+    body = gql(client, SOURCES)
+    return str(next(s["id"] for s in nodes(body["data"]["sources"]) if s["key"] == key))
 
 
 def test_health_reports_the_log_position(client: httpx.Client) -> None:
@@ -381,11 +382,11 @@ def test_two_writers_with_the_same_version_one_wins(server: Server) -> None:
                     },
                 )
             ).json()["data"]["claim"]
-            sources = await http.post(
-                "/graphql", json={"query": "{ sources { id key } }"}
-            )
+            sources = await http.post("/graphql", json={"query": SOURCES})
             wsj = next(
-                s["id"] for s in sources.json()["data"]["sources"] if s["key"] == "wsj"
+                s["id"]
+                for s in nodes(sources.json()["data"]["sources"])
+                if s["key"] == "wsj"
             )
 
             def attempt(quote: str) -> Any:
@@ -499,12 +500,13 @@ def test_editing_a_claim_end_to_end(client: httpx.Client) -> None:
     history = gql(
         client,
         """query($id: ID!) { claim(id: $id) {
-        history { version type actor reason }
+        history { edges { node { version type actor reason } } }
         diff(fromVersion: 1, toVersion: 4) { path before after } } }""",
         {"id": claim_id},
     )
     claim = history["data"]["claim"]
-    assert [(h["type"], h["actor"], h["reason"]) for h in claim["history"]] == [
+    events = nodes(claim["history"])
+    assert [(h["type"], h["actor"], h["reason"]) for h in events] == [
         ("Claim.Proposed", "alice", None),
         ("Claim.StanceRecorded", "alice", None),
         ("Claim.StanceRetracted", "alice", "WSJ withdrew it"),
@@ -570,7 +572,7 @@ def test_as_of_a_recorded_time_without_offset_is_read_as_utc(tmp_path: Path) -> 
             }
             assert "errors" not in gql(http, fix, {"input": reworded}, key=EDITOR_KEY)
             read = """query($id: ID!, $at: DateTime!) { claim(id: $id) {
-                history { recordedAt }
+                history { edges { node { recordedAt } } }
                 asOf(basis: {recordedAt: $at}) { version text } } }"""
 
             def as_of(at: str) -> Any:
@@ -579,7 +581,7 @@ def test_as_of_a_recorded_time_without_offset_is_read_as_utc(tmp_path: Path) -> 
 
             first, second = (
                 datetime.fromisoformat(h["recordedAt"])
-                for h in as_of("2000-01-01T00:00:00Z")["history"]
+                for h in nodes(as_of("2000-01-01T00:00:00Z")["history"])
             )
             assert first < second
             naive = first.astimezone(UTC).replace(tzinfo=None).isoformat()
@@ -623,19 +625,29 @@ def test_documents_over_the_token_limit_are_refused(client: httpx.Client) -> Non
 def test_a_query_multiplying_store_reads_is_stopped_at_its_budget(
     client: httpx.Client,
 ) -> None:
-    histories = " ".join(f"h{i}: history {{ version }}" for i in range(29))
-    query = f"{{ sources {{ statements {{ claim {{ {histories} }} }} }} }}"
+    histories = " ".join(
+        f"h{i}: history(first: 100) {{ edges {{ node {{ version }} }} }}"
+        for i in range(29)
+    )
+    query = (
+        f"{{ sources(first: 100) {{ edges {{ node {{ statements(first: 100) "
+        f"{{ edges {{ node {{ claim {{ {histories} }} }} }} }} }} }} }} }}"
+    )
     body = client.post("/graphql", json={"query": query}).json()
     assert error_codes(body) == ["QUERY_TOO_COSTLY"]
     assert body["data"] is None
     as_ofs = " ".join(
-        f"a{i}: asOf(basis: {{version: 1}}) {{ history {{ version }} }}"
+        f"a{i}: asOf(basis: {{version: 1}}) "
+        f"{{ history(first: 100) {{ edges {{ node {{ version }} }} }} }}"
         for i in range(29)
     )
     nullable = f"{{ claims(first: 100) {{ edges {{ node {{ {as_ofs} }} }} }} }}"
     body = client.post("/graphql", json={"query": nullable}).json()
     assert (error_codes(body), body["data"]) == (["QUERY_TOO_COSTLY"], None)
-    everyday = "{ claims(first: 100) { edges { node { history { version } } } } }"
+    everyday = (
+        "{ claims(first: 100) { edges { node { "
+        "history { edges { node { version } } } } } } }"
+    )
     assert "errors" not in client.post("/graphql", json={"query": everyday}).json()
 
 
@@ -773,12 +785,13 @@ def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
         """query($id: ID!, $src: ID!) {
         claim(id: $id) { about occurred { precision } links { kind }
           stances { kind quote revised { start precision } }
-          history { type reason } }
-        source(id: $src) { statements { role claim { id } stance { kind } } } }""",
+          history { edges { node { type reason } } } }
+        source(id: $src) {
+          statements { edges { node { role claim { id } stance { kind } } } } } }""",
         {"id": claim, "src": outlet["source"]["id"]},
     )
     found = body["data"]
-    assert [h["type"] for h in found["claim"]["history"]] == [
+    assert [h["type"] for h in nodes(found["claim"]["history"])] == [
         "Claim.Proposed",
         "Claim.StanceRecorded",
         "Claim.StanceCorrected",
@@ -795,6 +808,47 @@ def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
         }
     ]
     assert (found["claim"]["about"], found["claim"]["links"]) == (["Talks"], [])
-    assert found["source"]["statements"] == [
+    assert nodes(found["source"]["statements"]) == [
         {"role": "TELLER", "claim": {"id": claim}, "stance": {"kind": "QUALIFIES"}}
     ]
+
+
+def test_sources_statements_and_history_are_connections(client: httpx.Client) -> None:
+    """Each walked with pageInfo gives what one big page gives; a window is
+    checked as the claims' is."""
+    walk = """query($after: String) { sources(first: 4, after: $after) {
+        totalCount edges { cursor node { key } }
+        pageInfo { hasNextPage endCursor hasPreviousPage startCursor } } }"""
+    keys: list[str] = []
+    after = None
+    while True:
+        page = gql(client, walk, {"after": after})["data"]["sources"]
+        keys += [n["key"] for n in nodes(page)]
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    every = gql(client, SOURCES)["data"]["sources"]
+    assert keys == [n["key"] for n in nodes(every)]
+    assert len(keys) == page["totalCount"]
+
+    newest = """query($id: ID!) { source(id: $id) {
+        statements(last: 2) { edges { node { claim { key } } }
+                              pageInfo { hasPreviousPage hasNextPage } } } }"""
+    outlet = source_id(client, "ukrainska-pravda")
+    found = gql(client, newest, {"id": outlet})["data"]["source"]["statements"]
+    assert len(found["edges"]) == 2
+    assert found["pageInfo"] == {"hasPreviousPage": True, "hasNextPage": False}
+
+    last_two = """query($key: String!) { claim(key: $key) { version
+        history(last: 2) { totalCount edges { node { version } } } } }"""
+    claim = gql(client, last_two, {"key": BEIRUT})["data"]["claim"]
+    versions = [n["version"] for n in nodes(claim["history"])]
+    assert versions == [claim["version"] - 1, claim["version"]]
+    assert claim["history"]["totalCount"] == claim["version"]
+
+    for window in ("first: 1, last: 1", "first: 101", "last: -1"):
+        body = gql(client, f"{{ sources({window}) {{ totalCount }} }}")
+        assert error_codes(body) == ["BAD_USER_INPUT"], window
+    wrong = gql(client, '{ sources(after: "bm9wZQ==") { totalCount } }')
+    assert error_codes(wrong) == ["BAD_USER_INPUT"]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import recorded_since
-from tests.fakes import EDITOR_KEY, Server, error_codes, gql
+from tests.fakes import EDITOR_KEY, Server, error_codes, gql, nodes
 
 PROPOSE = """mutation($input: ProposeClaimInput!) {
   proposeClaim(input: $input) { version position replayed claim { id key text } } }"""
@@ -32,8 +32,8 @@ def claim_texts(client: httpx.Client, text: str) -> list[str]:
 
 
 def source_names(client: httpx.Client, key: str) -> list[str]:
-    body = gql(client, "{ sources { key name } }")
-    return [s["name"] for s in body["data"]["sources"] if s["key"] == key]
+    body = gql(client, "{ sources(first: 100) { edges { node { key name } } } }")
+    return [s["name"] for s in nodes(body["data"]["sources"]) if s["key"] == key]
 
 
 def concurrently(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from service.domain.limits import MAX_CHAIN, SOURCE_NAME
-from tests.fakes import EDITOR_KEY, error_codes, gql
+from tests.fakes import EDITOR_KEY, error_codes, gql, nodes
 
 BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
 LONE_SURROGATE = "\ud800"
@@ -54,8 +54,8 @@ def position(client: httpx.Client) -> int:
 
 
 def source_ids(client: httpx.Client) -> dict[str, str]:
-    body = gql(client, "{ sources { id key } }")
-    return {s["key"]: s["id"] for s in body["data"]["sources"] if s["key"]}
+    body = gql(client, "{ sources(first: 100) { edges { node { id key } } } }")
+    return {s["key"]: s["id"] for s in nodes(body["data"]["sources"]) if s["key"]}
 
 
 def new_source(client: httpx.Client, name: str, **extra: Any) -> dict[str, Any]:

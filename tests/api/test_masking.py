@@ -40,11 +40,11 @@ class BuggyLedger(ClaimsLedger):
         return super().propose_claim(*args, **kwargs)
 
     def stream(
-        self, aggregate_id: UUID, up_to: int | None = None
+        self, aggregate_id: UUID, up_to: int | None = None, after: int = 0
     ) -> list[RecordedEvent]:
         if self.armed:
             raise KeyError(SECRET)
-        return super().stream(aggregate_id, up_to)
+        return super().stream(aggregate_id, up_to, after)
 
 
 def build_buggy(settings: Settings) -> Services:
@@ -109,7 +109,8 @@ def test_a_bug_in_a_write_is_masked_and_logged(
 def test_a_bug_in_a_read_is_masked_and_logged(
     buggy: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    query = "query($key: String!) { claim(key: $key) { key history { version } } }"
+    query = """query($key: String!) { claim(key: $key) {
+        key history { edges { node { version } } } } }"""
     response = buggy.post(
         "/graphql", json={"query": query, "variables": {"key": BEIRUT}}
     )

@@ -35,7 +35,7 @@ from service.readings import replay_units, scan_units
 from service.settings import Settings
 from service.views.reads import Shape
 from tests.conftest import BACKENDS, Store, postgres_schema, recorded_since
-from tests.fakes import EDITOR_KEY, Server, error_codes, served_in_process
+from tests.fakes import EDITOR_KEY, Server, error_codes, nodes, served_in_process
 
 LIMIT = Settings().max_reads_per_request
 PAGE = """claims(first: 100) {
@@ -52,6 +52,10 @@ SEED_CLAIMS = len(json.loads(SEEDS.read_text())["claims"])
 MANY = 3000  # claims written straight into the store for the scan tests
 LONG = "long-running-claim"
 LONG_EVENTS = 400  # events of the LONG claim's stream
+SOURCES = "{ sources(first: 100) { edges { node { id key } } } }"
+# the last page of a history: its events, and the state before them (a
+# snapshot and the events since): on LONG, 10 + 10 units
+LAST_PAGE = "history(last: 100) { edges { node { version } } }"
 SCAN = 'claims(text: "zzzz", first: 5) { totalCount }'
 THIRTY_SCANS = "{ " + " ".join(f"s{i}: {SCAN}" for i in range(30)) + " }"
 
@@ -78,8 +82,8 @@ def cost(body: dict[str, Any]) -> dict[str, int]:
 
 
 def source_id(client: httpx.Client, key: str = OUTLET) -> str:
-    sources = post(client, "{ sources { id key } }")["data"]["sources"]
-    return str(next(s["id"] for s in sources if s["key"] == key))
+    sources = post(client, SOURCES)["data"]["sources"]
+    return str(next(s["id"] for s in nodes(sources) if s["key"] == key))
 
 
 def position(client: httpx.Client) -> int:
@@ -190,14 +194,13 @@ def test_a_readme_sized_query_runs_and_is_charged_what_it_read(
     assert len(page["edges"]) == min(20, page["totalCount"]) > 0
     assert cost(body)["spent"] == 1 + len(page["edges"])
 
-    histories = (
-        "{ claims(first: 100) { edges { node { version history { version } } } } }"
-    )
+    histories = """{ claims(first: 100) { edges { node { version
+        history(first: 100) { edges { node { version } } } } } } }"""
     body = post(client, histories)
     assert "errors" not in body
     versions = [e["node"]["version"] for e in body["data"]["claims"]["edges"]]
     assert all(
-        len(e["node"]["history"]) == e["node"]["version"]
+        len(e["node"]["history"]["edges"]) == e["node"]["version"]
         for e in body["data"]["claims"]["edges"]
     )
     # one pass, then a reading and a replay of its stream for each claim, the
@@ -242,11 +245,16 @@ def test_a_search_and_a_filtered_count_are_charged_for_every_claim(
 def test_every_source_s_statements_are_charged_per_claim_read(
     client: httpx.Client,
 ) -> None:
-    body = post(client, "{ sources { statements { claim { key } } } }")
+    body = post(
+        client,
+        """{ sources(first: 100) { edges { node {
+            statements(first: 100) { edges { node { claim { key } } } } } } } }""",
+    )
     assert "errors" not in body
-    sources = body["data"]["sources"]
+    sources = nodes(body["data"]["sources"])
     claims_read = sum(
-        len({s["claim"]["key"] for s in source["statements"]}) for source in sources
+        len({s["claim"]["key"] for s in nodes(source["statements"])})
+        for source in sources
     )
     assert claims_read > len(sources)
     assert cost(body)["spent"] == 1 + len(sources) + claims_read
@@ -259,11 +267,11 @@ def test_a_hub_source_is_priced_by_its_own_statements_not_the_average(
 ) -> None:
     """The outlet passed on nearly every stance: priced at the average, 29
     replays under each statement looked cheap and ran until the budget
-    stopped them. Priced by the most statements a source has, the document
-    is refused before anything is read."""
-    histories = aliases("history { version }", 29)
+    stopped them. Priced by its page (at most the most statements a source
+    has), the document is refused before anything is read."""
+    histories = aliases("history { edges { node { version } } }", 29)
     query = f"""query($id: ID!) {{ source(id: $id) {{
-        statements {{ claim {{ {histories} }} }} }} }}"""
+        statements {{ edges {{ node {{ claim {{ {histories} }} }} }} }} }} }}"""
     body = post(client, query, id=source_id(client))
 
     assert body["data"] is None
@@ -285,9 +293,11 @@ def test_fields_under_an_interface_are_priced_for_the_type_they_name(
     replay = replay_units(found["version"])
     inline = """query($id: ID!) { node(id: $id) {
         ... on Claim {
-            history { version } diff(fromVersion: 0, toVersion: 1) { path } } } }"""
+            history { edges { node { version } } }
+            diff(fromVersion: 0, toVersion: 1) { path } } } }"""
     spread = """query($id: ID!) { node(id: $id) { ...Replays } }
-        fragment Replays on Node { ... on Claim { history { version } } ...More }
+        fragment Replays on Node {
+            ... on Claim { history { edges { node { version } } } } ...More }
         fragment More on Claim { asOf(basis: {version: 1}) { key } }"""
 
     # a diff or asOf at version 1 reads one event; a history, all of them
@@ -309,17 +319,15 @@ def test_fields_under_an_interface_are_priced_for_the_type_they_name(
 def test_a_plain_query_answers_while_heavy_ones_run(server: Server) -> None:
     """Fifty pricey documents at once (refused) and a dozen heavy ones within
     the budget must not hold up a trivial query for long."""
-    statements = aliases("history { version }", 5)
-    heavy = f"""query($id: ID!) {{ source(id: $id) {{
-        statements {{ claim {{ {statements} status {{ value }} }} }} }} }}"""
+    histories = aliases("history { edges { node { version } } }", 5)
+    heavy = f"""query($id: ID!) {{ source(id: $id) {{ statements {{ edges {{ node {{
+        claim {{ {histories} status {{ value }} }} }} }} }} }} }}"""
 
     async def run() -> tuple[list[dict[str, Any]], list[float]]:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
-            sources = (
-                await http.post("/graphql", json={"query": "{ sources { id key } }"})
-            ).json()
+            sources = (await http.post("/graphql", json={"query": SOURCES})).json()
             source = next(
-                s["id"] for s in sources["data"]["sources"] if s["key"] == OUTLET
+                s["id"] for s in nodes(sources["data"]["sources"]) if s["key"] == OUTLET
             )
 
             async def ask(query: str, **variables: Any) -> dict[str, Any]:
@@ -387,7 +395,8 @@ def test_every_list_that_can_reach_a_read_is_sized() -> None:
         if is_list_type(get_nullable_type(field.type))
         and get_named_type(field.type).name in reads
         and f"{name}.{field_name}" not in sized
-        and name != "ClaimConnection"  # its edges are the page, sized by first
+        # a connection's edges are its page, sized by first or last
+        and not name.endswith("Connection")
     ]
     assert unsized == []
 
@@ -424,7 +433,6 @@ def test_searches_of_a_big_store_are_priced_by_its_size(big: httpx.Client) -> No
 @pytest.mark.parametrize(
     "field",
     [
-        "history { version }",
         'asOf(basis: {recordedAt: "2999-01-01T00:00:00Z"}) { version }',
         f"diff(fromVersion: 1, toVersion: {LONG_EVENTS}) {{ path }}",
     ],
@@ -443,16 +451,52 @@ def test_a_replay_is_priced_by_the_events_of_its_stream(
     assert cost(many) == {"estimated": 1 + 29 * replay, "spent": 0, "limit": LIMIT}
 
 
+def test_a_page_of_history_is_priced_by_its_events_not_the_stream_s(
+    big: httpx.Client,
+) -> None:
+    """The first page replays its own events; a page further on also loads
+    the state before it, from the nearest snapshot and the events since."""
+    first = post(
+        big,
+        f"""{{ claim(key: "{LONG}") {{ history(first: 100) {{
+            edges {{ cursor node {{ version }} }}
+            pageInfo {{ hasNextPage }} }} }} }}""",
+    )
+    assert "errors" not in first
+    page = first["data"]["claim"]["history"]
+    assert [e["node"]["version"] for e in page["edges"]] == list(range(1, 101))
+    assert page["pageInfo"]["hasNextPage"]
+    one_page = 1 + replay_units(100)
+    assert cost(first) == {"estimated": one_page, "spent": one_page, "limit": LIMIT}
+
+    cursor = page["edges"][-1]["cursor"]
+    later = post(
+        big,
+        f"""query($after: String!) {{ claim(key: "{LONG}") {{
+            history(first: 100, after: $after) {{ edges {{ node {{ version }} }} }}
+        }} }}""",
+        after=cursor,
+    )
+    assert "errors" not in later
+    versions = [
+        e["node"]["version"] for e in later["data"]["claim"]["history"]["edges"]
+    ]
+    assert versions == list(range(101, 201))
+    # the state at version 100: a snapshot, and no events after it
+    assert cost(later)["spent"] == one_page + replay_units(0)
+    assert cost(later)["estimated"] == one_page + replay_units(99)
+
+
 def test_replays_under_an_interface_cost_what_they_read(big: httpx.Client) -> None:
     """Twenty-five histories in a fragment on Claim under ``node`` were free."""
     gid = global_id("Claim", claim_id_for(LONG))
     query = f"""query($id: ID!) {{ node(id: $id) {{
-        ... on Claim {{ {aliases("history { version }", 25)} }} }} }}"""
+        ... on Claim {{ {aliases(LAST_PAGE, 25)} }} }} }}"""
     body = post(big, query, id=gid)
 
     assert error_codes(body) == ["QUERY_TOO_COSTLY"]
-    replay = replay_units(LONG_EVENTS)
-    assert cost(body) == {"estimated": 1 + 25 * replay, "spent": 0, "limit": LIMIT}
+    last_page = replay_units(100) + replay_units(99)
+    assert cost(body) == {"estimated": 1 + 25 * last_page, "spent": 0, "limit": LIMIT}
 
 
 def test_a_mutation_whose_answer_is_over_budget_is_refused_before_it_writes(
@@ -460,7 +504,7 @@ def test_a_mutation_whose_answer_is_over_budget_is_refused_before_it_writes(
 ) -> None:
     claim = post(big, f'{{ claim(key: "{LONG}") {{ id version }} }}')["data"]["claim"]
     before = position(big)
-    payload = aliases("history { version }", 10)
+    payload = aliases(LAST_PAGE, 20)
     body = post(
         big,
         f"""mutation($in: RecordStanceInput!) {{ recordStance(input: $in) {{
@@ -546,12 +590,12 @@ def test_a_query_reads_the_state_it_was_priced_on(
     fill(store.settings, long_stream=2)
     wake(http)
     lengthen(store.settings, LONG, LONG_EVENTS)
-    query = f'{{ claim(key: "{LONG}") {{ {aliases("history { version }", 10)} }} }}'
+    query = f'{{ claim(key: "{LONG}") {{ {aliases(LAST_PAGE, 20)} }} }}'
 
     as_seen = post(http, query)
     assert "errors" not in as_seen, as_seen
     histories = as_seen["data"]["claim"].values()
-    assert all([e["version"] for e in h] == [1, 2] for h in histories)
+    assert all([e["node"]["version"] for e in h["edges"]] == [1, 2] for h in histories)
 
     wake(http)
     refused = post(http, query)
@@ -572,7 +616,8 @@ def test_a_mutation_whose_answer_runs_over_says_its_write_was_recorded(
     fill(store.settings, long_stream=LONG_EVENTS)
     before = position(http)
     claim = {"id": global_id("Claim", claim_id_for(LONG)), "version": LONG_EVENTS}
-    payload = aliases("history { version }", 10)
+    # priced on the stream the server last saw; each replays 400 events
+    payload = aliases(f"diff(fromVersion: 1, toVersion: {LONG_EVENTS}) {{ path }}", 10)
     body = post(
         http,
         f"""mutation($in: RecordStanceInput!) {{ recordStance(input: $in) {{
@@ -638,7 +683,8 @@ def test_a_query_refused_for_its_price_never_reaches_the_store(
         during_refusal = list(calls)
         answered = post(http, "{ " + SCAN + " }")
         replayed = post(
-            http, "{ claims(first: 1) { edges { node { history { version } } } } }"
+            http,
+            "{ claims(first: 1) { edges { node { history { edges { cursor } } } } } }",
         )
 
     assert [error_codes(r) for r in refused] == [["QUERY_TOO_COSTLY"]] * 2

@@ -13,7 +13,7 @@ from service.domain.claim import ClaimChanges
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for, source_id_for
 from service.domain.values import Period
-from service.readings import ClaimFilter, Reader, decode_cursor
+from service.readings import ClaimFilter, Reader, decode_claims_cursor
 from service.views.reads import ClaimOrder
 
 EDITOR = Actor("editor")
@@ -123,7 +123,7 @@ def test_a_cursor_of_another_order_is_refused(article: Reader) -> None:
     with pytest.raises(InvalidInputError, match="LAST_CHANGED"):
         article.list_claims(ClaimFilter(), first=1, after=page.end_cursor)
     with pytest.raises(InvalidInputError, match="malformed"):
-        decode_cursor("bm9wZQ==", ClaimOrder.PROPOSED)
+        decode_claims_cursor("bm9wZQ==", ClaimOrder.PROPOSED)
 
 
 def test_a_source_with_its_affiliates_is_one_filter(article: Reader) -> None:
