@@ -14,7 +14,10 @@ request at a time, over HTTP:
   resident memory then and after the reads;
 - one claim, current, as of a recorded time, and as of version 2;
 - lists: the first page with its count, a status filter, a source filter,
-  a text search, and the sources.
+  a text search, and the sources;
+- at a basis: a claim at the head's position (an answer asked again), and
+  the first page of claims at the head's position, at the middle claim's
+  position and recorded time, and contested ones at that position.
 
 Each is printed as p50/p99 in ms beside the baseline measured in the same
 run, ``{ __typename }`` (HTTP and GraphQL with no read at all); a query the
@@ -51,6 +54,7 @@ CORPUS = Path(__file__).resolve().parent / "corpus.py"
 CLAIM = "query Q($id: ID!, $as: AsOf) { claim(id: $id, asOf: $as) { version status { value } stances { kind chain { source { name } } } } }"  # noqa: E501
 LIST = "query Q($status: ClaimStatus, $source: ID, $text: String, $order: ClaimOrder! = PROPOSED) { claims(status: $status, sourceId: $source, text: $text, first: 20, orderBy: $order) { edges { node { id status { value } } } } }"  # noqa: E501
 COUNTED = "query Q($status: ClaimStatus, $source: ID, $text: String) { claims(status: $status, sourceId: $source, text: $text, first: 20) { totalCount edges { node { id status { value } } } } }"  # noqa: E501
+AT = "query Q($status: ClaimStatus, $as: AsOf) { claims(status: $status, first: 20, asOf: $as) { edges { node { id status { value } } } } }"  # noqa: E501
 SOURCES = "query Q { sources(first: 20) { edges { node { id name } } } }"
 SEARCHES = [{"text": "militants Beirut"}, {"text": "Hezbollah"}, {"text": "trained"}]
 BASELINE = "query Q { __typename }"
@@ -118,14 +122,25 @@ def build_corpus(claims: int, where: list[str]) -> None:
     subprocess.run(command, check=True)  # noqa: S603 - our own script
 
 
-def sample(settings: Settings, count: int) -> tuple[list[str], list[str], str]:
-    """Claim ids, source ids, and a recorded time in the middle of the log."""
+@dataclass
+class Sample:
+    claims: list[str]  # global ids, a random sample
+    sources: list[str]
+    middle: str  # the recorded time of the middle claim's proposal
+    middle_position: int  # its position
+    head: int  # the log's last position
+
+
+def sample(settings: Settings, count: int) -> Sample:
+    """Claim ids, source ids, and a recorded time and position in the middle
+    of the log."""
     ledger = ClaimsLedger(env=settings.ledger_env())
     try:
         reader = LogReader(ledger)
         claims: list[str] = []
         sources: list[str] = []
         times = []
+        positions = []
         after = 0
         while True:
             page = reader.page(after, 500)
@@ -133,6 +148,7 @@ def sample(settings: Settings, count: int) -> tuple[list[str], list[str], str]:
                 if entry.type == "Claim.Proposed":
                     claims.append(global_id("Claim", entry.stream_id))
                     times.append(entry.recorded_at)
+                    positions.append(entry.position)
                 elif entry.type == "Source.Registered":
                     sources.append(global_id("Source", entry.stream_id))
             after = page.end
@@ -141,8 +157,14 @@ def sample(settings: Settings, count: int) -> tuple[list[str], list[str], str]:
     finally:
         ledger.close()
     rng = random.Random(7)
-    middle = times[len(times) // 2].isoformat()
-    return rng.sample(claims, min(count, len(claims))), sources, middle
+    half = len(times) // 2
+    return Sample(
+        rng.sample(claims, min(count, len(claims))),
+        sources,
+        times[half].isoformat(),
+        positions[half],
+        after,
+    )
 
 
 def rebuild(settings: Settings) -> None:
@@ -175,7 +197,9 @@ def measure(label: str, server: Server, settings: Settings, reads: int) -> None:
     assert server.process is not None
     pid = server.process.pid
     print(f"start-up {start_up:6.1f} s, resident memory {rss_mb(pid):7.1f} MB")
-    claims, sources, middle = sample(settings, reads)
+    found = sample(settings, reads)
+    claims, sources, middle = found.claims, found.sources, found.middle
+    head, half = {"position": found.head}, {"position": found.middle_position}
     lists = max(10, reads // 5)
     cases: list[tuple[str, str, list[dict[str, Any]], int]] = [
         ("claim, current", CLAIM, [{"id": c} for c in claims], reads),
@@ -201,6 +225,21 @@ def measure(label: str, server: Server, settings: Settings, reads: int) -> None:
         ("claims(text: …)", LIST, SEARCHES, lists),
         ("  + count", COUNTED, SEARCHES, lists),
         ("sources", SOURCES, [{}], lists),
+        (
+            "claim, at the head's position",
+            CLAIM,
+            [{"id": c, "as": head} for c in claims],
+            reads,
+        ),
+        ("claims at the head's position", AT, [{"as": head}], lists),
+        ("claims at the middle position", AT, [{"as": half}], lists),
+        ("claims at the middle time", AT, [{"as": {"recordedAt": middle}}], lists),
+        (
+            "  status: CONTESTED, middle",
+            AT,
+            [{"as": half, "status": "CONTESTED"}],
+            lists,
+        ),
     ]
     try:
         with httpx.Client(base_url=server.url, timeout=120) as http:

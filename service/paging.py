@@ -1,12 +1,15 @@
-"""Relay's window over a list whose places are sorted integers held in hand
-(sources by the position they were registered at, a history's versions):
-``first`` after a place, or ``last`` before one, and what lies beyond."""
+"""Relay's pages: a window over a list whose places are sorted integers held
+in hand (sources by the position they were registered at, a history's
+versions), and a page of a list found by walking it from a cursor (a
+source's statements, claims at a past basis): ``first`` after a place, or
+``last`` before one, and what lies beyond."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,44 @@ def window(
         assert first is not None  # noqa: S101 - the caller settles the size
         start, stop = low, min(high, low + first)
     return Window(start, stop, start > 0, stop < len(places))
+
+
+Place = TypeVar("Place", int, tuple[int, int])
+Item = TypeVar("Item")
+
+Walk = Callable[[Place | None, bool, bool, int], Iterator[tuple[Place, Item]]]
+"""A list read from a place on: ``walk(start, ahead, inclusive, hint)``
+yields each item with its place, in the list's order when ``ahead`` (its
+reverse otherwise), from just beyond ``start`` (or at it, when ``inclusive``;
+from the list's end when None), reading about ``hint`` items at a time."""
+
+
+def keyset_page(
+    walk: Walk[Place, Item],
+    *,
+    size: int,
+    forward: bool,
+    start: Place | None,
+    stop: Place | None,
+) -> tuple[list[tuple[Place, Item]], bool, bool]:
+    """A page of a list its items are found in only by walking (some places
+    hold none, or items are judged one by one): ``size`` items from
+    ``start``, walking ``forward`` (``first``/``after``) or back
+    (``last``/``before``), not past ``stop``. The page in list order, and
+    whether anything lies before it and after it: one item further in the
+    walk's direction, and one at or behind its start."""
+    found: list[tuple[Place, Item]] = []
+    stopped = False
+    for place, item in walk(start, forward, False, size + 1):
+        if stop is not None and (place >= stop if forward else place <= stop):
+            stopped = True
+            break
+        found.append((place, item))
+        if len(found) > size:
+            break
+    more = len(found) > size or stopped
+    found = found[:size]
+    behind = start is not None and any(True for _ in walk(start, not forward, True, 1))
+    if not forward:
+        found.reverse()
+    return found, (behind if forward else more), (more if forward else behind)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from service.application import ClaimsLedger
@@ -21,13 +21,14 @@ from service.cursors import (
 )
 from service.domain.claim import Claim, Link, ReportedBasis, StanceState
 from service.domain.errors import ClaimNotFoundError, InvalidInputError
-from service.domain.recording import LedgerEvent
 from service.domain.source import Source
 from service.domain.status import ClaimStatus, SourceFacts, StatusVerdict, derive_status
-from service.domain.values import ChainRole
+from service.domain.values import ChainRole, Period
 from service.history import Change, HistoryEntry, diff, entry, summarise
-from service.paging import window
+from service.paging import keyset_page, window
+from service.views.cut import Cut
 from service.views.reads import ClaimOrder, ClaimQuery, IncomingLink, Place, Views
+from service.views.sources import sources_under
 
 T = TypeVar("T")
 
@@ -55,6 +56,12 @@ def replay_units(events: int) -> int:
     return max(1, math.ceil(events / EVENTS_PER_UNIT))
 
 
+def load_units(version: int) -> int:
+    """Loading a claim at a version up to ``version``: the snapshot at or
+    before it and at most ``SNAPSHOT_EVERY - 1`` events since."""
+    return replay_units(min(version, SNAPSHOT_EVERY - 1))
+
+
 def scan_units(claims: int) -> int:
     """A count or a search over an index of ``claims`` claims."""
     return math.ceil(max(claims, 0) / ENTRIES_PER_UNIT)
@@ -70,21 +77,33 @@ class Basis:
     from it: the links to and from the claim, the claims at their ends, the
     sources in its chains and their affiliations, the status judged from them.
 
-    ``recorded_at``: the ledger as it held at that recorded time. ``version``:
-    the ledger as it stood when the claim's n-th event was recorded, i.e. at
-    that event's recorded time, with the claim at exactly that version (the
-    same answer as ``recorded_at`` = that time). ``reported``: only what had
-    been said publicly by then, as that ledger knew it. Empty means now,
-    everything; a version and a recorded time together are refused."""
+    ``recorded_at``: the ledger as it held at that recorded time.
+    ``position``: the ledger as it held when its log ended at that position
+    (exact, and the same answer whatever is recorded later). ``version``: the
+    ledger as it stood when the claim's n-th event was recorded, i.e. at that
+    event's recorded time, with the claim at exactly that version (the same
+    answer as ``recorded_at`` = that time). ``reported``: only what had been
+    said publicly by then, as that ledger knew it. Empty means now,
+    everything; more than one of version, recorded time and position is
+    refused."""
 
     version: int | None = None
     recorded_at: datetime | None = None
     reported: ReportedBasis | None = None
+    position: int | None = None
+
+    def cut(self) -> Cut | None:
+        """The part of the log this basis sees (None: all of it)."""
+        if self.recorded_at is None and self.position is None:
+            return None
+        return Cut(self.recorded_at, self.position)
 
     def reached(self) -> Basis:
-        """The basis of what a reading leads to: its recorded time and
+        """The basis of what a reading leads to: its cut of the log and its
         reported lens (a version is one claim's; its time is everyone's)."""
-        return Basis(recorded_at=self.recorded_at, reported=self.reported)
+        return Basis(
+            recorded_at=self.recorded_at, reported=self.reported, position=self.position
+        )
 
 
 @dataclass(frozen=True)
@@ -214,74 +233,71 @@ class Reader:
         claim_id: UUID,
         basis: Basis = Basis(),
         *,
-        within: datetime | None = None,
+        within: Cut | None = None,
         charge: Charge = free,
     ) -> ClaimReading | None:
         """The claim at a basis, or None when it did not exist at that basis.
 
-        ``within`` is the recorded time of the reading this one is asked from:
-        seen from there, the ledger holds nothing recorded later, so a later
-        time reads as that time and later versions do not exist."""
-        if basis.version is not None and basis.recorded_at is not None:
+        ``within`` is the cut of the reading this one is asked from: seen
+        from there, the ledger holds nothing recorded later, so a later time
+        or position reads as that one and later versions do not exist."""
+        given = [basis.version, basis.recorded_at, basis.position]
+        if sum(g is not None for g in given) > 1:
             raise InvalidInputError(
-                "read at a version or at a recorded time, not both", field="basis"
+                "read at a version, a recorded time or a position: one of them",
+                field="basis",
             )
         charge(1)
         position = self._position()
         current = self.views.claim(claim_id)
         if current is None:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
-        at = _earlier(basis.recorded_at, within)
+        cut = _within(basis.cut(), within)
         claim: Claim | None = current
         if basis.version is not None:
             if within is None:
                 _check_version(basis.version, current.version)
-            if within is not None or basis.version != current.version:
-                charge(replay_units(min(basis.version, current.version)))
-                claim = self._replay(claim_id, basis.version, within)
-        elif at is not None:
-            charge(replay_units(current.version))
-            claim = self._replay(claim_id, None, at)
+            claim = self._replay(current, basis.version, within, charge)
+            if claim is not None:  # that version's event's recorded time
+                cut = _within(Cut(recorded_at=claim.modified_on), within)
+        elif cut is not None:
+            claim = self._replay(current, None, cut, charge)
         if claim is None:
             return None
-        if basis.version is not None:
-            at = claim.modified_on  # the recorded time of that version's event
-        resolved = Basis(basis.version, at, basis.reported)
-        sources = self._sources(at)
-        return self._reading(claim, resolved, position, sources)
+        if cut is not None and cut.position is not None:
+            position = min(position, cut.position)  # what the reading reflects
+        return self._reading(claim, _resolved(basis, cut), position, self._sources(cut))
 
     def _replay(
-        self, claim_id: UUID, version: int | None, at: datetime | None
+        self, current: Claim, version: int | None, cut: Cut | None, charge: Charge
     ) -> Claim | None:
-        """The claim as recorded by ``at``, at ``version`` (which must exist
-        by ``at``), or None if not yet recorded: the version found in the
+        """The claim in a cut of the log, at ``version`` (which must lie in
+        the cut), or None if not yet recorded: the version found in the
         views' timeline, loaded from the nearest snapshot at or before it and
-        the events since."""
+        the events since (``current`` itself when that is its version)."""
         target = version
-        if at is not None:
-            recorded = self.views.version_at(claim_id, at)
+        if cut is not None:
+            recorded = self.views.version_at(current.id, cut)
             if version is not None:
                 _check_version(version, recorded)
             else:
                 target = recorded
             if not target:
                 return None
-        return self.ledger.get_claim(claim_id, target)
-
-    def _events(self, claim_id: UUID, up_to: int | None) -> list[LedgerEvent]:
-        """A claim's events up to a version (None: all), oldest first."""
-        found = self.ledger.events.get(claim_id, lte=up_to)
-        return [e for e in found if isinstance(e, LedgerEvent)]
+        if target is None or target == current.version:
+            return current
+        charge(load_units(target))
+        return self._load(current, target)
 
     def _version(self, claim_id: UUID) -> int:
         """A bound on the claim's version, known with no store call, to price
         a replay of its stream before reading it."""
         return self.views.version_of(claim_id)
 
-    def _sources(self, at: datetime | None) -> Mapping[str, Source]:
-        if at is None:
+    def _sources(self, cut: Cut | None) -> Mapping[str, Source]:
+        if cut is None:
             return self.views.sources_now()
-        return self.views.sources_at(at)
+        return self.views.sources_at(cut)
 
     def _facts_of(self, sources: Mapping[str, Source]) -> dict[str, SourceFacts]:
         memo = self._facts
@@ -309,10 +325,10 @@ class Reader:
     ) -> list[ClaimReading]:
         """Readings of several claims at one basis, with the links to and
         from them looked up together (two queries, not two per claim)."""
-        at = basis.recorded_at
-        incoming = self.views.incoming_links_of((c.id for c in claims), at)
+        cut = basis.cut()
+        incoming = self.views.incoming_links_of((c.id for c in claims), cut)
         active = {c.id: c.active_links() for c in claims}
-        proposed = self.views.proposed_at(
+        proposed = self.views.proposed(
             link.target_id for links in active.values() for link in links
         )
         facts = self._facts_of(sources)
@@ -323,7 +339,7 @@ class Reader:
                 link
                 for link in active[claim.id]
                 if link.target_id in proposed
-                and (at is None or proposed[link.target_id] <= at)
+                and (cut is None or cut.admits(*proposed[link.target_id]))
             ]
             readings.append(
                 ClaimReading(
@@ -349,6 +365,7 @@ class Reader:
         before: str | None = None,
         order: ClaimOrder = ClaimOrder.PROPOSED,
         descending: bool = False,
+        basis: Basis = Basis(),
         charge: Charge = free,
     ) -> Page[ClaimReading]:
         """Claims in an order (the order proposed by default); a cursor is a
@@ -358,7 +375,19 @@ class Reader:
         stand now, in the views' indexes; a search goes over every entry its
         words match, and a filtered list in another order than proposed sorts
         every claim it holds (each priced as all claims); then one reading
-        per claim on the page."""
+        per claim on the page. At a basis, see ``_list_at``."""
+        if basis != Basis():
+            return self._list_at(
+                claim_filter,
+                basis,
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+                order=order,
+                descending=descending,
+                charge=charge,
+            )
         charge(1)
         every = scan_units(self.views.shape().claims)
         if claim_filter.text is not None:
@@ -393,9 +422,130 @@ class Reader:
             before=before,
         )
 
-    def count_claims(self, claim_filter: ClaimFilter, *, charge: Charge = free) -> int:
+    def _list_at(
+        self,
+        claim_filter: ClaimFilter,
+        basis: Basis,
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+        order: ClaimOrder,
+        descending: bool,
+        charge: Charge,
+    ) -> Page[ClaimReading]:
+        """The list as the ledger held it at a basis, in the order proposed:
+        the claims proposed within its cut of the log, each read at the
+        basis (its current state when it has not changed since, else loaded
+        from a snapshot) and judged there by the filters. A page walks the
+        claims from its cursor, a unit each and its load, until it has its
+        items; given a source, only the claims that ever cited it are read."""
+        if basis.version is not None:
+            raise InvalidInputError(
+                "a list is read at a recorded time or a position, not a "
+                "claim's version",
+                field="asOf.version",
+            )
+        if order is not ClaimOrder.PROPOSED:
+            raise InvalidInputError(
+                "at a basis, a list comes in the order proposed", field="orderBy"
+            )
+        if claim_filter.text is not None:
+            raise InvalidInputError(
+                "a search reads the claims as they stand now; at a basis, "
+                "filter by status, source, entity or dates",
+                field="text",
+            )
+        charge(1)
+        position = self._position()
+        cut = basis.cut()
+        if cut is not None and cut.position is not None:
+            position = min(position, cut.position)
+        resolved = _resolved(basis, cut)
+        sources = self._sources(cut)
+        wanted: set[str] = set()
+        if claim_filter.source_id is not None:
+            wanted = {str(claim_filter.source_id)}
+            if claim_filter.affiliated:  # as affiliations stood then
+                wanted = sources_under(sources, claim_filter.source_id)
+        sign = -1 if descending else 1  # places ascend in the list's order
+
+        def walk(
+            start: int | None, ahead: bool, inclusive: bool, hint: int
+        ) -> Iterator[tuple[int, ClaimReading]]:
+            seq = None if start is None else start * sign
+            begin = inclusive
+            while True:
+                rows = self.views.proposed_within(
+                    cut,
+                    source_ids=tuple(sorted(wanted)),
+                    beyond=seq,
+                    inclusive=begin,
+                    ascending=ahead != descending,
+                    limit=hint,
+                )
+                begin = False
+                charge(len(rows))
+                then = [
+                    (number, self._replay(c, None, cut, charge)) for number, c in rows
+                ]
+                kept = [(number, c) for number, c in then if c is not None]
+                readings = self._readings(
+                    [c for _, c in kept], resolved, position, sources
+                )
+                for (number, _), reading in zip(kept, readings, strict=True):
+                    if _holds(claim_filter, wanted, reading):
+                        yield number * sign, reading
+                if len(rows) < hint:
+                    return
+                seq = rows[-1][0]
+
+        lower = _number_at(after, order, "after")
+        upper = _number_at(before, order, "before")
+        forward = last is None
+        found, has_previous, has_next = keyset_page(
+            walk,
+            size=_size(first, last),
+            forward=forward,
+            start=_signed(lower if forward else upper, sign),
+            stop=_signed(upper if forward else lower, sign),
+        )
+        items = [
+            (encode_claims_cursor(order, Place((place * sign,))), reading)
+            for place, reading in found
+        ]
+        return page_of(
+            items,
+            position,
+            has_previous=has_previous,
+            has_next=has_next,
+            after=after,
+            before=before,
+        )
+
+    def count_claims(
+        self,
+        claim_filter: ClaimFilter,
+        basis: Basis = Basis(),
+        *,
+        charge: Charge = free,
+    ) -> int:
         """How many claims a list holds: kept as the claims are proposed when
-        unfiltered; a count of the filter's index entries otherwise."""
+        unfiltered; a count of the filter's index entries otherwise. At a
+        cut of the log, the claims proposed within it (a filtered list there
+        would read every claim to count, and is not counted)."""
+        cut = basis.cut()
+        if cut is not None:
+            if claim_filter != ClaimFilter():
+                raise InvalidInputError(
+                    "at a past basis only an unfiltered list is counted: a "
+                    "filtered one would read every claim",
+                    field="totalCount",
+                )
+            charge(scan_units(self.views.shape().claims))
+            self._position()
+            return self.views.count_within(cut)
         if claim_filter != ClaimFilter():
             charge(scan_units(self.views.shape().claims))
         self._position()
@@ -479,41 +629,30 @@ class Reader:
         its items and knows whether more lie beyond."""
         charge(1)
         position = self._position()
-        size = _size(first, last)
         forward = last is None
         lower = _statement_place(after, "after")
         upper = _statement_place(before, "before")
-        start, stop = (lower, upper) if forward else (upper, lower)
 
         def walk(
-            begin: StatementPlace | None, ahead: bool, inclusive: bool, hint: int
+            start: StatementPlace | None, ahead: bool, inclusive: bool, hint: int
         ) -> Iterator[tuple[StatementPlace, Statement]]:
             return self._statement_walk(
-                source_id, basis, position, begin, ahead, inclusive, hint, charge
+                source_id, basis, position, start, ahead, inclusive, hint, charge
             )
 
-        found: list[tuple[StatementPlace, Statement]] = []
-        reached_stop = False
-        for place, statement in walk(start, forward, False, size + 1):
-            if stop is not None and (place >= stop if forward else place <= stop):
-                reached_stop = True
-                break
-            found.append((place, statement))
-            if len(found) > size:
-                break
-        more = len(found) > size or reached_stop
-        found = found[:size]
-        behind = start is not None and any(
-            True for _ in walk(start, not forward, True, 1)
+        found, has_previous, has_next = keyset_page(
+            walk,
+            size=_size(first, last),
+            forward=forward,
+            start=lower if forward else upper,
+            stop=upper if forward else lower,
         )
-        if not forward:
-            found.reverse()
         items = [(encode_cursor(STATEMENTS, place), st) for place, st in found]
         return page_of(
             items,
             position,
-            has_previous=more if not forward else behind,
-            has_next=more if forward else behind,
+            has_previous=has_previous,
+            has_next=has_next,
             after=after,
             before=before,
         )
@@ -531,16 +670,16 @@ class Reader:
     ) -> Iterator[tuple[StatementPlace, Statement]]:
         """The source's statements from a place on (or from either end), in
         one direction: claims read ``hint`` at a time, each charged first."""
-        at = basis.recorded_at
+        cut = basis.cut()
         reached = basis.reached()
         wanted = str(source_id)
-        sources = self._sources(at)
+        sources = self._sources(cut)
         seq = start[0] if start is not None else None
         begin = True
         while True:
             rows = self.views.citations(
                 source_id,
-                at=at,
+                cut=cut,
                 beyond=seq,
                 inclusive=begin,
                 forward=forward,
@@ -551,12 +690,12 @@ class Reader:
                 return
             ids = [claim_id for _, claim_id in rows]
             charge(len(ids))
-            if at is None:
-                claims = self.views.claims_by_id(ids)
-            else:
-                charge(sum(replay_units(self._version(c)) for c in ids))
-                replayed = ((c, self._replay(c, None, at)) for c in ids)
-                claims = {c: claim for c, claim in replayed if claim is not None}
+            claims = self.views.claims_by_id(ids)
+            if cut is not None:
+                replayed = (
+                    (c, self._replay(c, None, cut, charge)) for c in claims.values()
+                )
+                claims = {c.id: claim for c, claim in replayed if claim is not None}
             found = self._readings(list(claims.values()), reached, position, sources)
             readings = {reading.claim.id: reading for reading in found}
             for number, claim_id in rows:
@@ -609,7 +748,7 @@ class Reader:
         if high >= low:
             charge(replay_units(high - low + 1))
             if low > 1:  # the snapshot at or before it, and the events since
-                charge(replay_units((low - 1) % SNAPSHOT_EVERY))
+                charge(load_units(low - 1))
             state = self.ledger.get_claim(claim_id, low - 1) if low > 1 else None
             older = summarise(state) if state is not None else {}
             for recorded in self.ledger.stream(claim_id, high, after=low - 1):
@@ -651,8 +790,8 @@ class Reader:
         charge: Charge = free,
     ) -> list[Change]:
         """What changed between two versions, both at most ``latest`` (the
-        claim's version at the reading's basis; default now). One replay, of
-        the events up to ``to_version``."""
+        claim's version at the reading's basis; default now): the claim
+        loaded at each (from the nearest snapshot), compared."""
         self._position()
         current = self.views.claim(claim_id)
         if current is None:
@@ -662,17 +801,18 @@ class Reader:
             raise InvalidInputError(
                 "fromVersion must be 0..toVersion", field="fromVersion"
             )
-        charge(replay_units(to_version))
-        older: dict[str, Any] = {}
-        state: Claim | None = None
-        for event in self._events(claim_id, to_version):
-            state = event.mutate(state)
-            if event.originator_version == from_version:
-                assert state is not None  # noqa: S101 - a stream starts with its creation
-                older = summarise(state)
-        if state is None:
-            raise ClaimNotFoundError("no such claim", id=str(claim_id))
-        return diff(older, summarise(state))
+        charge(
+            load_units(to_version) + (load_units(from_version) if from_version else 0)
+        )
+        newer = summarise(self._load(current, to_version))
+        older = summarise(self._load(current, from_version)) if from_version else {}
+        return diff(older, newer)
+
+    def _load(self, current: Claim, version: int) -> Claim:
+        """The claim at a version: ``current`` itself, or from the store."""
+        if version == current.version:
+            return current
+        return self.ledger.get_claim(current.id, version)
 
 
 SOURCES = "sources"
@@ -705,6 +845,54 @@ def _statement_place(cursor: str | None, field: str) -> StatementPlace | None:
     return seq, ordinal
 
 
+def _number_at(cursor: str | None, order: ClaimOrder, field: str) -> int | None:
+    if cursor is None:
+        return None
+    (number,) = decode_claims_cursor(cursor, order, field).values
+    return int(number)
+
+
+def _signed(number: int | None, sign: int) -> int | None:
+    return None if number is None else number * sign
+
+
+def _holds(claim_filter: ClaimFilter, wanted: set[str], reading: ClaimReading) -> bool:
+    """Whether a claim, as a reading at a basis shows it, is in a filtered
+    list: the filters' meaning, judged on the claim rather than on the
+    views' indexes (which hold claims as they stand now)."""
+    f, claim = claim_filter, reading.claim
+    if f.status is not None and reading.verdict.status is not f.status:
+        return False
+    if wanted and not any(wanted & set(s.chain) for s in reading.stances):
+        return False
+    if f.entity is not None and f.entity.casefold() not in {
+        e.casefold() for e in claim.about
+    }:
+        return False
+    if not _overlaps(claim.occurred, f.occurred_from, f.occurred_to):
+        return False
+    if f.reported_from is None and f.reported_to is None:
+        return True
+    said = [
+        period
+        for stance in reading.stances
+        for period in (
+            stance.reported,
+            stance.revised,
+            stance.retraction.reported if stance.retraction else None,
+        )
+        if period is not None
+    ]
+    return any(_overlaps(p, f.reported_from, f.reported_to) for p in said)
+
+
+def _overlaps(period: Period, low: date | None, high: date | None) -> bool:
+    """Whether a period may overlap a range of days (open ends overlap all)."""
+    if low is not None and period.end is not None and period.end < low:
+        return False
+    return not (high is not None and period.start is not None and period.start > high)
+
+
 def _said_by(
     source_id: str, number: int, reading: ClaimReading
 ) -> list[tuple[StatementPlace, Statement]]:
@@ -733,11 +921,18 @@ def _beyond(
     return place > start if forward else place < start
 
 
-def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
-    """The earlier of two recorded times, None meaning now."""
-    if a is None or b is None:
-        return a or b
-    return min(a, b)
+def _within(cut: Cut | None, bound: Cut | None) -> Cut | None:
+    """A cut seen from a reading at ``bound`` (None: all of the log)."""
+    if cut is None:
+        return bound
+    return cut.within(bound)
+
+
+def _resolved(basis: Basis, cut: Cut | None) -> Basis:
+    """The basis a reading shows: as asked, with the cut it was read at."""
+    if cut is None:
+        return Basis(basis.version, None, basis.reported)
+    return Basis(basis.version, cut.recorded_at, basis.reported, cut.position)
 
 
 def _check_version(version: int, latest: int) -> None:

@@ -27,7 +27,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from service.api import graphiql
-from service.api.context import Context
+from service.api.context import Context, not_reached
 from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
 from service.api.keys import presented_keys, principal_for
@@ -72,16 +72,7 @@ async def _read_after(request: Request, context: Context) -> GraphQLError | None
     position = int(text)
     if await context.reads_reach_within(position):
         return None
-    reads_at = context.services.views.position
-    return GraphQLError(
-        f"Reads have not reached position {position} yet (they are at "
-        f"{reads_at}); try again shortly.",
-        extensions={
-            "code": "POSITION_NOT_REACHED",
-            "position": position,
-            "readsAt": reads_at,
-        },
-    )
+    return not_reached(position, context.services.views.position)
 
 
 def _subscribes_plainly(request: GraphQLRequestData, max_tokens: int) -> bool:

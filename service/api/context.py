@@ -14,6 +14,7 @@ from graphql import ExecutionResult, GraphQLError
 from starlette.concurrency import run_in_threadpool
 
 from service.bootstrap import Services
+from service.domain.errors import InvalidInputError
 from service.settings import ApiKey, Role
 
 T = TypeVar("T")
@@ -133,6 +134,23 @@ class Context:
         services.hub.bell.ring()
         return await services.reads.reached(position, services.settings.read_wait)
 
+    async def reach(self, position: int) -> None:
+        """Reads that must reflect ``position`` (a reading asked at it): as
+        ``reads_reach_within``, else POSITION_NOT_REACHED; a position the
+        log has not reached is the client's mistake, told at once."""
+        services = self.services
+        if services.views.position >= position:
+            return
+        head = await self.read(services.log.head)  # the last position: one key
+        if position > head:
+            raise InvalidInputError(
+                f"position {position} is beyond the log's last, {head}",
+                field="asOf.position",
+                last=head,
+            )
+        if not await self.reads_reach_within(position):
+            raise not_reached(position, services.views.position)
+
     async def read(
         self, fn: Callable[..., T], *args: Any, units: int = 0, **kwargs: Any
     ) -> T:
@@ -141,6 +159,18 @@ class Context:
         ``charge=context.charge`` and charge as they go."""
         self.charge(units)
         return await run_in_threadpool(partial(fn, *args, **kwargs))
+
+
+def not_reached(position: int, reads_at: int) -> GraphQLError:
+    return GraphQLError(
+        f"Reads have not reached position {position} yet (they are at "
+        f"{reads_at}); try again shortly.",
+        extensions={
+            "code": "POSITION_NOT_REACHED",
+            "position": position,
+            "readsAt": reads_at,
+        },
+    )
 
 
 def refuse(execution_context: Any, errors: list[GraphQLError]) -> None:

@@ -1,5 +1,5 @@
 """What a query may cost, in units of work (``service.readings.Charge``: a
-claim read or a look-up in the views is one unit, a replay of a stream one
+claim read or a look-up in the views is one unit, a replay of events one
 per ten events it reads, at least one, and a search, or a count of a
 filtered list, one per thousand claims its index may hold).
 
@@ -7,8 +7,10 @@ Two checks share the units. Before execution, ``estimate`` prices the
 document from the views' sizes, with no store call: each field's own
 units, times the items of the list it is in, per alias and per fragment
 spread. A page counts the items it asks for (``first``, or its default) and,
-when it searches or counts a filtered list, every claim; a replay counts the
-events of the stream it reads (the named claim's, or the longest stream's); a
+when it searches or counts a filtered list, every claim; a claim read at a
+past version counts the events it replays after the snapshot before it (at
+most 99: fewer for the named claim's stream, or the longest stream, if
+shorter); a page of history, its own events; a
 list the document cannot size (stances, chains, links) counts the most such a
 list holds anywhere, so a claim with thousands of stances is not priced as an
 average one. Fragments on an interface are priced for each type they may
@@ -50,10 +52,9 @@ from strawberry.extensions import SchemaExtension
 
 from service.api.context import Context, refuse, too_costly
 from service.api.ids import expect_id
-from service.application.ledger import SNAPSHOT_EVERY
 from service.domain.errors import DomainError
 from service.domain.ids import claim_id_for
-from service.readings import DEFAULT_PAGE, replay_units, scan_units
+from service.readings import DEFAULT_PAGE, load_units, replay_units, scan_units
 from service.views.reads import Shape
 
 VersionOf = Callable[[UUID], int | None]
@@ -69,7 +70,7 @@ FILTERS = (
     "reportedTo",
 )
 WINDOWED = ("after", "last", "before")  # a page that may start past the first
-PAST = ("version", "recordedAt")  # a basis with either is read by a replay
+PAST = ("version", "recordedAt", "position")  # a basis read by a replay
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,10 @@ def estimate(
             return True  # not knowable here: price the replay
         return any(basis.get(k) is not None for k in PAST)
 
-    def replayed(events: int, upto: Any) -> int:
-        """A replay of a stream of ``events`` events, up to a version if the
-        document says which (a replay reads no further)."""
-        return replay_units(min(upto, events) if isinstance(upto, int) else events)
+    def loaded(events: int, upto: Any) -> int:
+        """A claim of ``events`` events loaded at a past version, the one the
+        document names if it does (a snapshot and the events since)."""
+        return load_units(min(upto, events) if isinstance(upto, int) else events)
 
     def basis_version(field: FieldNode, name: str) -> Any:
         basis = argument(field, name)
@@ -285,19 +286,28 @@ def estimate(
         if key == "Query.claim":
             inner = replace(named_claim(field), past=is_past(field, "asOf"))
             upto = basis_version(field, "asOf")
-            replay = replayed(inner.events, upto) if inner.past else 0
+            replay = loaded(inner.events, upto) if inner.past else 0
             return 1 + replay + below(inner)
         if key == "Query.node":
             return 1 + below(named_claim(field))
         if key == "Query.claims":
             filtered = any(argument(field, f) is not None for f in FILTERS)
             searched = argument(field, "text") is not None
-            counted = filtered and selects(field.selection_set, "totalCount", set())
+            counted = selects(field.selection_set, "totalCount", set())
             ordered = argument(field, "orderBy")
             sorted_ = filtered and ordered not in (None, "PROPOSED")
-            scans = int(searched) + int(counted) + int(sorted_)
+            page = page_size(field, definition)
+            if argument(field, "asOf") is not None:
+                # a claim read and loaded at the basis for each item, one
+                # more, and one behind the cursor; a filter that skips some
+                # reads more, which the budget charges as it comes
+                inner = replace(longest, past=is_past(field, "asOf"))
+                each = 1 + (loaded(inner.events, None) if inner.past else 0)
+                own = 1 + scan_units(shape.claims) * int(counted)
+                return own + (page + 2) * each + page * below(inner)
+            scans = int(searched) + int(counted and filtered) + int(sorted_)
             own = 1 + scan_units(shape.claims) * scans
-            return own + page_size(field, definition) * (1 + below(longest))
+            return own + page * (1 + below(longest))
         if key == "Query.sources":
             return 1 + min(page_size(field, definition), shape.sources) * below(longest)
         if key in {"Query.source", "Query.position"}:
@@ -305,21 +315,24 @@ def estimate(
         if key == "Claim.asOf":
             past = scope.past or is_past(field, "basis")
             upto = basis_version(field, "basis")
-            replay = replayed(scope.events, upto) if past else 0
+            replay = loaded(scope.events, upto) if past else 0
             return 1 + replay + below(replace(scope, past=past))
         if key == "Claim.history":
             # the page's events, and the state before them (a snapshot and
             # the events since) unless the page starts at the first event
             page = page_size(field, definition)
             later = any(argument(field, a) is not None for a in WINDOWED)
-            before = replay_units(min(scope.events, SNAPSHOT_EVERY - 1))
+            before = load_units(scope.events)
             page = min(page, scope.events)
             return replay_units(page) + (before if later else 0) + page * below(scope)
-        if key == "Claim.diff":
-            return replayed(scope.events, argument(field, "toVersion")) + below(scope)
+        if key == "Claim.diff":  # the claim loaded at both versions
+            own = loaded(scope.events, argument(field, "toVersion"))
+            if argument(field, "fromVersion") != 0:  # version 0 is nothing
+                own += loaded(scope.events, argument(field, "fromVersion"))
+            return own + below(scope)
         if key in {"ClaimLink.fromClaim", "ClaimLink.toClaim"}:
             inner = replace(longest, past=scope.past)
-            own = 1 + (replay_units(inner.events) if inner.past else 0)
+            own = 1 + (load_units(inner.events) if inner.past else 0)
             return own + below(inner)
         if key == "Source.statements":
             # the walk reads a claim per statement, one more to know what
@@ -329,7 +342,7 @@ def estimate(
             inner = replace(longest, past=scope.past)
             page = page_size(field, definition)
             claims = min(page + 2, shape.most_citing)
-            each = 1 + (replay_units(inner.events) if inner.past else 0)
+            each = 1 + (load_units(inner.events) if inner.past else 0)
             return 1 + claims * each + min(page, shape.most_statements) * below(inner)
         # ClaimWrite.claim: the write's own reading is free, but it is read at
         # the recorded time of its version, so what it reaches is replayed.

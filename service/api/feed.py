@@ -231,7 +231,7 @@ async def follow_claim(
     # up to the log's head: the claim may have been written through another
     # instance a moment ago
     await info.context.read(views.catch_up)
-    if not await asyncio.to_thread(views.proposed_at, [str(claim_id)]):
+    if not await asyncio.to_thread(views.proposed, [str(claim_id)]):
         raise ClaimNotFoundError("no such id", id=str(claim_id))
     return _claim_changes(info, claim_id, start)
 
@@ -259,7 +259,7 @@ async def _claim_changes(
         basis = (
             Basis(version=entry.version)
             if entry.stream_id == claim_id
-            else Basis(recorded_at=entry.recorded_at)
+            else Basis(position=entry.position)
         )
         info.context.budget.renew()
         # One reading per claim and event, whatever the number of followers

@@ -111,15 +111,20 @@ class ClaimConnection:
     page_info: PageInfo
     position: Position
     claim_filter: strawberry.Private[ClaimFilter]
+    basis: strawberry.Private[Basis]
 
     @strawberry.field(
         description="How many claims the list holds, on every page: counted "
-        "only when asked for (a filtered count goes over the filter's index)."
+        "only when asked for (a filtered count goes over the filter's index; "
+        "at a past basis only an unfiltered list is counted)."
     )
     async def total_count(self, info: Info) -> int:
         reader = info.context.services.reader
         return await info.context.read(
-            reader.count_claims, self.claim_filter, charge=info.context.charge
+            reader.count_claims,
+            self.claim_filter,
+            self.basis,
+            charge=info.context.charge,
         )
 
 
@@ -188,7 +193,8 @@ class Query:
         description="Claims, filtered, in an order (the order proposed, "
         "unless orderBy says otherwise): the first items after a cursor, or "
         "the last items before one (20 first when neither is given). Every "
-        "filter holds the claims as they stand now.",
+        "filter holds the claims as they stand now, or, given asOf, as they "
+        "stood at that basis.",
     )
     async def claims(
         self,
@@ -248,6 +254,15 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        as_of: Annotated[
+            AsOf | None,
+            strawberry.argument(
+                description="The list as the ledger held it at a recorded time "
+                "or a position (not a version), and through the reportedBy "
+                "lens: its claims read and filtered at that basis, in the "
+                "order proposed. Not with text."
+            ),
+        ] = None,
     ) -> ClaimConnection:
         check_window(info, first, last)
         if include_affiliated and source_id is None:
@@ -273,6 +288,9 @@ class Query:
             reported_from=reported_from,
             reported_to=reported_to,
         )
+        basis = to_basis(as_of)
+        if basis.position is not None:
+            await info.context.reach(basis.position)
         reader = info.context.services.reader
         page = await info.context.read(
             reader.list_claims,
@@ -283,6 +301,7 @@ class Query:
             before=before,
             order=order_by,
             descending=descending,
+            basis=basis,
             charge=info.context.charge,
         )
         edges = [
@@ -294,6 +313,7 @@ class Query:
             page_info=PageInfo.of(page),
             position=Position(page.position),
             claim_filter=claim_filter,
+            basis=basis,
         )
 
     @strawberry.field(

@@ -33,6 +33,7 @@ from service.domain.values import Document as DomainDocument
 from service.domain.values import Period as DomainPeriod
 from service.history import Change, HistoryEntry
 from service.readings import Basis, ClaimReading
+from service.views.cut import Cut
 from service.views.reads import ClaimOrder
 
 Position = NewType("Position", int)
@@ -309,7 +310,9 @@ class Status:
 @strawberry.type(description="The state a reading shows.")
 class ReadBasis:
     position: Position = strawberry.field(
-        description="The log position the ledger had reached when read."
+        description="The log position the reading reflects: the one asked "
+        "for (asOf position), else the one reads had reached. Asked again "
+        "with asOf position set to it, the same question answers the same."
     )
     version: int | None = strawberry.field(
         description="The claim's version asked for, if any."
@@ -405,7 +408,8 @@ class HistoryConnection:
 @strawberry.input(
     description="Which state to read: leave empty for now. Everything reached "
     "from the reading (sources, affiliations, status, links and the claims at "
-    "their ends) is read at the same basis. Give version or recordedAt, not both."
+    "their ends) is read at the same basis. Give at most one of version, "
+    "recordedAt and position."
 )
 class AsOf:
     version: int | None = strawberry.field(
@@ -416,6 +420,13 @@ class AsOf:
     recorded_at: datetime | None = strawberry.field(
         default=None,
         description="What the ledger held at this recorded time (UTC if no offset).",
+    )
+    position: Position | None = strawberry.field(
+        default=None,
+        description="What the ledger held when its log ended at this position: "
+        "give the position an answer reports, and the same question answers "
+        "the same again, whatever is recorded later. Waits, as "
+        "Read-After-Position does, for reads to reach it.",
     )
     reported_by: date | None = strawberry.field(
         default=None, description="Only what had been said publicly by this day."
@@ -601,7 +612,7 @@ class ClaimNode(Node):
             info,
             self.reading.claim.id,
             to_basis(basis),
-            within=self.reading.basis.recorded_at,
+            within=self.reading.basis.cut(),
         )
 
 
@@ -616,13 +627,20 @@ def to_basis(as_of: AsOf | None) -> Basis:
     recorded_at = as_of.recorded_at
     if recorded_at is not None and recorded_at.tzinfo is None:
         recorded_at = recorded_at.replace(tzinfo=UTC)  # documented: naive means UTC
-    return Basis(version=as_of.version, recorded_at=recorded_at, reported=reported)
+    return Basis(
+        version=as_of.version,
+        recorded_at=recorded_at,
+        reported=reported,
+        position=as_of.position,
+    )
 
 
 async def read_claim(
-    info: Info, claim_id: UUID, basis: Basis, within: datetime | None = None
+    info: Info, claim_id: UUID, basis: Basis, within: Cut | None = None
 ) -> ClaimNode | None:
     """A claim at a basis, charged to the request's budget."""
+    if basis.position is not None:
+        await info.context.reach(basis.position)
     reading = await info.context.read(
         info.context.services.reader.claim,
         claim_id,

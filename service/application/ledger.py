@@ -10,6 +10,7 @@ must run them in a worker thread.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, TypeVar, cast
@@ -21,7 +22,14 @@ from eventsourcing.application import (
     ProcessingEvent,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    EventStore,
+    IntegrityError,
+    InternalError,
+    JSONTranscoder,
+    ProgrammingError,
+)
 from eventsourcing.sqlite import SQLiteDatastore
 
 from service.application.batch import CURRENT, Batch, Deferred, Staged
@@ -136,6 +144,32 @@ state, so a stream whose state grows with it (stances pile up) stores about
 n^2 / 200 stances' worth over n events: 2,000 events cost some 20 snapshots."""
 
 
+R = TypeVar("R")
+
+CREATE_ATTEMPTS = 5
+
+
+RACES = ("concurrently updated", "already exists", "pg_type_typname_nsp_index")
+"""How PostgreSQL fails the loser of two CREATE ... IF NOT EXISTS of one
+table at once: the check and the creation are not atomic."""
+
+
+def _raced(create: Callable[[], R]) -> R:
+    """Several instances starting at once on one PostgreSQL database each
+    run the library's CREATE ... IF NOT EXISTS, and all but one may fail
+    (``RACES``). The statements are idempotent: a loser tries again."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            return create()
+        except (InternalError, ProgrammingError, IntegrityError) as error:
+            raced = any(race in str(error) for race in RACES)
+            if not raced or attempt == CREATE_ATTEMPTS:
+                raise
+            LOG.info("creating tables raced another instance; again (%s)", error)
+            time.sleep(0.05 * attempt)
+    raise AssertionError  # unreachable: the last attempt returns or raises
+
+
 class ClaimsLedger(Application[UUID]):
     name = "ClaimsLedger"
     # Turns on the library's snapshot store; the ledger takes them itself
@@ -153,12 +187,16 @@ class ClaimsLedger(Application[UUID]):
         # the writing thread), so followers of the log wake without polling.
         self.on_commit: list[Callable[[int], None]] = []
 
+    def construct_recorder(self) -> ApplicationRecorder:
+        """The library's recorder, whose tables it creates if missing."""
+        return _raced(super().construct_recorder)
+
     def construct_snapshot_store(self) -> EventStore[UUID]:
         """The library's snapshot store, in a table laid out for big rows on
         SQLite (see service.persistence.snapshots)."""
         datastore = getattr(self.factory, "datastore", None)
         if not isinstance(datastore, SQLiteDatastore):
-            return super().construct_snapshot_store()
+            return _raced(super().construct_snapshot_store)
         recorder = SQLiteSnapshotRecorder(datastore, "stored_snapshots")
         recorder.create_table()
         return EventStore(mapper=self.mapper, recorder=recorder)

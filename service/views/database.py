@@ -27,7 +27,7 @@ from eventsourcing.sqlite import (
 
 LOG = logging.getLogger("claims_ledger")
 
-LAYOUT = 5
+LAYOUT = 6
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
 another layout are dropped and rebuilt from the log at start."""
 
@@ -78,16 +78,20 @@ _COMMON = (
     "CREATE INDEX IF NOT EXISTS view_claim_reported_seq ON {view_claim_reported} (seq)",
     "CREATE INDEX IF NOT EXISTS view_claims_occurred_order ON {view_claims} "
     "((COALESCE(occurred_start, '~'){collate_bytes}), seq)",
-    # when each version of each claim was recorded: a reading at a recorded
-    # time finds its version here and loads just that version
+    # when, and at which position, each version of each claim was recorded: a
+    # reading at a recorded time or position finds its version here and loads
+    # just that version
     "CREATE TABLE IF NOT EXISTS {view_claim_versions} ("
     "claim_id TEXT NOT NULL, version INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
-    "PRIMARY KEY (claim_id, version))",
+    "position BIGINT NOT NULL, PRIMARY KEY (claim_id, version))",
     "CREATE INDEX IF NOT EXISTS view_claim_versions_time ON {view_claim_versions} "
     "(claim_id, recorded_at)",
+    "CREATE INDEX IF NOT EXISTS view_claim_versions_position ON "
+    "{view_claim_versions} (claim_id, position)",
     "CREATE TABLE IF NOT EXISTS {view_links} ("
     "link_id TEXT PRIMARY KEY, from_claim TEXT NOT NULL, target_claim TEXT NOT NULL, "
-    "kind TEXT NOT NULL, note TEXT, linked_at TEXT NOT NULL, withdrawn_at TEXT)",
+    "kind TEXT NOT NULL, note TEXT, linked_at TEXT NOT NULL, "
+    "linked_position BIGINT NOT NULL, withdrawn_at TEXT, withdrawn_position BIGINT)",
     "CREATE INDEX IF NOT EXISTS view_links_target ON {view_links} (target_claim)",
     "CREATE TABLE IF NOT EXISTS {view_sources} ("
     "source_id TEXT PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, "

@@ -252,7 +252,9 @@ class ViewProjector:
     ) -> None:
         """Links, who cites whom, and the largest lists, from the event."""
         claim = row.claim
-        rows.versions.append((str(claim.id), claim.version, stamp(event.timestamp)))
+        rows.versions.append(
+            (str(claim.id), claim.version, stamp(event.timestamp), row.changed_position)
+        )
         shape.grow("longest_stream", claim.version)
         if isinstance(event, Claim.Linked):
             link = claim.links[event.link_id]
@@ -264,12 +266,15 @@ class ViewProjector:
                     link.kind.value,
                     link.note,
                     stamp(event.timestamp),
+                    row.changed_position,
                 )
             )
             rows.linked_from[link.target_id] += 1
             shape.grow("most_links", len(claim.links))
         elif isinstance(event, Claim.LinkWithdrawn):
-            rows.withdrawn.append((stamp(event.timestamp), event.link_id))
+            rows.withdrawn.append(
+                (stamp(event.timestamp), row.changed_position, event.link_id)
+            )
         elif isinstance(event, Claim.StanceRecorded):
             shape.grow("most_stances", len(claim.stances))
             rows.cite(row, event.chain, shape)
@@ -321,18 +326,19 @@ class _Rows:
         """Versions, links, citations, source states and the counts behind
         the shape."""
         cursor.executemany(
-            "INSERT INTO {view_claim_versions} (claim_id, version, recorded_at) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO {view_claim_versions} (claim_id, version, recorded_at, "
+            "position) VALUES (?, ?, ?, ?)",
             self.versions,
         )
         cursor.executemany(
             "INSERT INTO {view_links} (link_id, from_claim, target_claim, "
-            "kind, note, linked_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "kind, note, linked_at, linked_position) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (link_id) DO NOTHING",
             self.links,
         )
         cursor.executemany(
-            "UPDATE {view_links} SET withdrawn_at = ? WHERE link_id = ?",
+            "UPDATE {view_links} SET withdrawn_at = ?, withdrawn_position = ? "
+            "WHERE link_id = ?",
             self.withdrawn,
         )
         cursor.executemany(

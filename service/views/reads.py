@@ -24,7 +24,8 @@ from service.domain.source import Source
 from service.domain.status import ClaimStatus
 from service.domain.values import LinkKind
 from service.views.codec import StateCodec
-from service.views.database import Cursor, ViewDatabase, stamp
+from service.views.cut import Cut
+from service.views.database import Cursor, ViewDatabase
 from service.views.projector import BATCH, CHUNK, SHAPE, TRACKING, ViewProjector
 from service.views.sources import SourceDirectory
 
@@ -226,8 +227,8 @@ class Views:
     def sources_now(self) -> Mapping[str, Source]:
         return self.directory.now()
 
-    def sources_at(self, at: datetime) -> dict[str, Source]:
-        return self.directory.at(at)
+    def sources_at(self, cut: Cut) -> dict[str, Source]:
+        return self.directory.at(cut)
 
     def sources_under(self, source_id: UUID) -> set[str]:
         return self.directory.under(source_id)
@@ -246,13 +247,15 @@ class Views:
         decoded = {UUID(c): self._codec.claim(UUID(c), v, s) for c, v, s in rows}
         return {c: decoded[c] for c in wanted if c in decoded}
 
-    def proposed_at(self, claim_ids: Iterable[str]) -> dict[str, datetime]:
-        """When each of these claims was proposed (absent: no such claim)."""
+    def proposed(self, claim_ids: Iterable[str]) -> dict[str, tuple[datetime, int]]:
+        """When and where each of these claims was proposed: its recorded
+        time and its seq, the position of its first event (absent: no such
+        claim)."""
         rows = self._by_claim(
-            "SELECT claim_id, proposed_at FROM {view_claims} WHERE claim_id IN",
+            "SELECT claim_id, proposed_at, seq FROM {view_claims} WHERE claim_id IN",
             list(dict.fromkeys(claim_ids)),
         )
-        return {c: datetime.fromisoformat(t) for c, t in rows}
+        return {c: (datetime.fromisoformat(t), int(seq)) for c, t, seq in rows}
 
     def _by_claim(self, select: str, claim_ids: list[str]) -> list[tuple[Any, ...]]:
         """Rows of ``select ... IN (ids)``, the ids in chunks (a hub source's
@@ -268,10 +271,10 @@ class Views:
         return found
 
     def incoming_links_of(
-        self, claim_ids: Iterable[UUID], at: datetime | None = None
+        self, claim_ids: Iterable[UUID], cut: Cut | None = None
     ) -> dict[UUID, list[IncomingLink]]:
         """Links to each of these claims from other claims, in force now or
-        at a recorded time, from claims that existed then: one query."""
+        at a cut of the log, from claims that existed then: one query."""
         wanted = [str(c) for c in dict.fromkeys(claim_ids)]
         if not wanted:
             return {}
@@ -282,15 +285,16 @@ class Views:
             f"ON c.claim_id = l.from_claim WHERE l.target_claim IN ({marks}) "
         )
         params: list[object] = list(wanted)
-        if at is None:
+        if cut is None:
             query += "AND l.withdrawn_at IS NULL "
         else:
-            when = stamp(at)
+            linked, at_link = cut.sql("l.linked_at", "l.linked_position")
+            proposed, at_proposal = cut.sql("c.proposed_at", "c.seq")
+            later, after = cut.later("l.withdrawn_at", "l.withdrawn_position")
             query += (
-                "AND l.linked_at <= ? AND c.proposed_at <= ? "
-                "AND (l.withdrawn_at IS NULL OR l.withdrawn_at > ?) "
+                f"AND {linked} AND {proposed} AND (l.withdrawn_at IS NULL OR {later}) "
             )
-            params += [when, when, when]
+            params += [*at_link, *at_proposal, *after]
         with self._db.reading() as cursor:
             rows = cursor.all(query + "ORDER BY l.linked_at, l.link_id", params)
         found: dict[UUID, list[IncomingLink]] = {}
@@ -305,17 +309,18 @@ class Views:
             )
         return found
 
-    def version_at(self, claim_id: UUID, at: datetime) -> int:
-        """The claim's version as recorded by ``at``: the versions before the
-        first one recorded later (0: not yet proposed)."""
+    def version_at(self, claim_id: UUID, cut: Cut) -> int:
+        """The claim's version in a cut of the log: the versions before the
+        first one recorded after it (0: not yet proposed)."""
+        later, params = cut.later("recorded_at", "position")
         with self._db.reading() as cursor:
-            later = cursor.one(
-                "SELECT min(version) FROM {view_claim_versions} "
-                "WHERE claim_id = ? AND recorded_at > ?",
-                (str(claim_id), stamp(at)),
+            found = cursor.one(
+                "SELECT min(version) FROM {view_claim_versions} "  # noqa: S608 - clauses are ours, values are placeholders
+                f"WHERE claim_id = ? AND {later}",
+                [str(claim_id), *params],
             )
-            if later is not None and later[0] is not None:
-                return int(later[0]) - 1
+            if found is not None and found[0] is not None:
+                return int(found[0]) - 1
             found = cursor.one(
                 "SELECT max(version) FROM {view_claim_versions} WHERE claim_id = ?",
                 (str(claim_id),),
@@ -326,7 +331,7 @@ class Views:
         self,
         source_id: UUID,
         *,
-        at: datetime | None,
+        cut: Cut | None,
         beyond: int | None,
         inclusive: bool,
         forward: bool,
@@ -334,18 +339,19 @@ class Views:
     ) -> list[tuple[int, UUID]]:
         """Up to ``limit`` claims whose chains name the source, each with its
         seq, in the order proposed (or its reverse) from a seq on: as chains
-        stand now, or, at a recorded time, those proposed by then whose
+        stand now, or, at a cut of the log, those proposed by then whose
         chains named it at any time (the caller replays them to see)."""
         clauses: list[str] = ["d.source_id = ?"]
         params: list[object] = [str(source_id)]
         source = "{view_claim_sources} d"
-        if at is None:
+        if cut is None:
             clauses.append("d.now = ?")
             params.append(True)
         else:
             source += " CROSS JOIN {view_claims} c"
-            clauses.append("c.seq = d.seq AND c.proposed_at <= ?")
-            params.append(stamp(at))
+            proposed, at_proposal = cut.sql("c.proposed_at", "c.seq")
+            clauses.append(f"c.seq = d.seq AND {proposed}")
+            params += at_proposal
         if beyond is not None:
             sign = (">" if forward else "<") + ("=" if inclusive else "")
             clauses.append(f"d.seq {sign} ?")
@@ -358,6 +364,60 @@ class Views:
                 [*params, limit],
             )
         return [(int(seq), UUID(claim_id)) for seq, claim_id in rows]
+
+    def proposed_within(
+        self,
+        cut: Cut | None,
+        *,
+        source_ids: tuple[str, ...],
+        beyond: int | None,
+        inclusive: bool,
+        ascending: bool,
+        limit: int,
+    ) -> list[tuple[int, Claim]]:
+        """Up to ``limit`` claims proposed within a cut of the log (None: all
+        of it), each with its seq and its state now, in the order proposed
+        (or its reverse) from a seq on; given sources, only the claims whose
+        chains named one of them at any time (the caller judges them at the
+        cut)."""
+        clauses: list[str] = ["1 = 1"]
+        params: list[object] = []
+        if cut is not None:
+            within, at = cut.sql("c.proposed_at", "c.seq")
+            clauses.append(within)
+            params += at
+        if source_ids:
+            marks = ",".join("?" * len(source_ids))
+            clauses.append(
+                "c.seq IN (SELECT seq FROM {view_claim_sources} "  # noqa: S608 - only placeholders are interpolated
+                f"WHERE source_id IN ({marks}))"
+            )
+            params += source_ids
+        if beyond is not None:
+            sign = (">" if ascending else "<") + ("=" if inclusive else "")
+            clauses.append(f"c.seq {sign} ?")
+            params.append(beyond)
+        direction = "ASC" if ascending else "DESC"
+        with self._db.reading() as cursor:
+            rows = cursor.all(
+                "SELECT c.seq, c.claim_id, c.version, c.state FROM {view_claims} c "  # noqa: S608 - clauses are ours, values are placeholders
+                f"WHERE {' AND '.join(clauses)} ORDER BY c.seq {direction} LIMIT ?",
+                [*params, limit],
+            )
+        return [
+            (int(seq), self._codec.claim(UUID(claim_id), version, state))
+            for seq, claim_id, version, state in rows
+        ]
+
+    def count_within(self, cut: Cut) -> int:
+        """How many claims were proposed within a cut of the log."""
+        within, params = cut.sql("proposed_at", "seq")
+        with self._db.reading() as cursor:
+            found = cursor.one(
+                f"SELECT count(*) FROM {{view_claims}} WHERE {within}",  # noqa: S608 - clauses are ours
+                params,
+            )
+        return int(found[0]) if found else 0
 
     def cites(self, claim_id: UUID, source_ids: Iterable[str]) -> bool:
         """Whether a claim's chains name, or once named, one of these sources."""

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from service.domain.source import Source
 from service.views.codec import StateCodec
+from service.views.cut import Cut
 from service.views.database import Cursor
 
 
@@ -87,18 +88,23 @@ class SourceDirectory:
     def get(self, source_id: UUID | str) -> Source | None:
         return self._now.get(str(source_id))
 
-    def at(self, recorded_at: datetime) -> dict[str, Source]:
-        """Every source as the ledger held it at a recorded time, by id.
+    def at(self, cut: Cut) -> dict[str, Source]:
+        """Every source as the ledger held it at a cut of the log, by id.
 
         A stance can only cite sources registered before it, so a chain read
-        at ``recorded_at`` finds its sources here; should clocks disagree (a
-        source registered by a server whose clock runs ahead), a source not
-        yet registered then stands in with its first state rather than none."""
+        at a cut finds its sources here; should clocks disagree (a source
+        registered by a server whose clock runs ahead), a source not yet
+        registered then stands in with its first state rather than none."""
         found = {}
         for source_id, states in list(self._states.items()):
-            times = [s.recorded_at for s in states]
-            index = max(bisect_right(times, recorded_at) - 1, 0)
-            found[source_id] = states[index].source
+            index = len(states)
+            if cut.recorded_at is not None:
+                times = [s.recorded_at for s in states]
+                index = min(index, bisect_right(times, cut.recorded_at))
+            if cut.position is not None:
+                positions = [s.position for s in states]
+                index = min(index, bisect_right(positions, cut.position))
+            found[source_id] = states[max(index - 1, 0)].source
         return found
 
     def under(self, source_id: UUID | str) -> set[str]:

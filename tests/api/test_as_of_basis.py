@@ -316,3 +316,35 @@ def test_a_version_and_a_recorded_time_together_are_refused(
     query = """query($key: String!) { claim(key: $key) {
         asOf(basis: {version: 1, recordedAt: "2999-01-01T00:00:00Z"}) { version } } }"""
     assert error_codes(gql(client, query, {"key": BEIRUT})) == ["BAD_USER_INPUT"]
+
+
+def test_an_answer_s_position_asks_the_same_question_again(
+    client: httpx.Client,
+) -> None:
+    """The position a reading and a list report, given back as asOf, answers
+    the same after more writes; a position the log has not reached is
+    refused, and a list is not read at a claim's version."""
+    single = f"""query($key: String!, $basis: AsOf!) {{ claim(key: $key) {{
+        asOf(basis: $basis) {{ basis {{ position }} {READING} }} }} }}"""
+    listing = """query($basis: AsOf) { claims(first: 100, asOf: $basis) {
+        position totalCount edges { node { key version status { value } } } } }"""
+    now = data(client, single, key=BEIRUT, basis={})["claim"]["asOf"]
+    everything = data(client, listing, basis=None)["claims"]
+    position = now["basis"]["position"]
+    assert everything["position"] == position
+
+    affirm(client, BEIRUT, [sources(client)["israeli-army"]["id"]])
+    propose(client, "A claim recorded after the answer was given.")
+
+    at = {"position": position}
+    again = data(client, single, key=BEIRUT, basis=at)["claim"]["asOf"]
+    assert again == now
+    assert data(client, listing, basis=at)["claims"] == everything
+    assert data(client, single, key=BEIRUT, basis={})["claim"]["asOf"] != now
+
+    beyond = {"position": 10**15}
+    for query, variables in ((single, {"key": BEIRUT}), (listing, {})):
+        body = gql(client, query, {**variables, "basis": beyond})
+        assert error_codes(body) == ["BAD_USER_INPUT"]
+    body = gql(client, listing, {"basis": {"version": 1}})
+    assert error_codes(body) == ["BAD_USER_INPUT"]

@@ -31,7 +31,7 @@ from service.domain.claim import Claim
 from service.domain.ids import claim_id_for
 from service.domain.recording import acting_as
 from service.domain.values import Period
-from service.readings import replay_units, scan_units
+from service.readings import load_units, replay_units, scan_units
 from service.settings import Settings
 from service.views.reads import Shape
 from tests.conftest import BACKENDS, Store, postgres_schema, recorded_since
@@ -433,15 +433,20 @@ def test_searches_of_a_big_store_are_priced_by_its_size(big: httpx.Client) -> No
 @pytest.mark.parametrize(
     "field",
     [
-        'asOf(basis: {recordedAt: "2999-01-01T00:00:00Z"}) { version }',
+        "asOf(basis: {version: 250}) { version }",
         f"diff(fromVersion: 1, toVersion: {LONG_EVENTS}) {{ path }}",
     ],
 )
-def test_a_replay_is_priced_by_the_events_of_its_stream(
+def test_a_past_version_is_priced_by_the_events_it_replays(
     big: httpx.Client, field: str
 ) -> None:
-    reading = 1 if field.startswith("asOf") else 0  # asOf reads the claim again
-    replay = reading + replay_units(LONG_EVENTS)
+    """A claim at a past version is loaded from the snapshot before it and
+    the events since: at most 99 events, whatever the stream's length."""
+    if field.startswith("asOf"):  # the claim read again, at version 250
+        replay = 1 + load_units(250)
+    else:  # the claim at both versions
+        replay = load_units(LONG_EVENTS) + load_units(1)
+    assert replay < replay_units(LONG_EVENTS)
     one = post(big, f'{{ claim(key: "{LONG}") {{ {field} }} }}')
     assert "errors" not in one
     assert cost(one) == {"estimated": 1 + replay, "spent": 1 + replay, "limit": LIMIT}
@@ -482,9 +487,13 @@ def test_a_page_of_history_is_priced_by_its_events_not_the_stream_s(
         e["node"]["version"] for e in later["data"]["claim"]["history"]["edges"]
     ]
     assert versions == list(range(101, 201))
-    # the state at version 100: a snapshot, and no events after it
-    assert cost(later)["spent"] == one_page + replay_units(0)
-    assert cost(later)["estimated"] == one_page + replay_units(99)
+    # the state at version 100: from a snapshot (charged as the most events
+    # a load may replay after one)
+    assert cost(later) == {
+        "estimated": one_page + load_units(LONG_EVENTS),
+        "spent": one_page + load_units(100),
+        "limit": LIMIT,
+    }
 
 
 def test_replays_under_an_interface_cost_what_they_read(big: httpx.Client) -> None:
@@ -616,8 +625,9 @@ def test_a_mutation_whose_answer_runs_over_says_its_write_was_recorded(
     fill(store.settings, long_stream=LONG_EVENTS)
     before = position(http)
     claim = {"id": global_id("Claim", claim_id_for(LONG)), "version": LONG_EVENTS}
-    # priced on the stream the server last saw; each replays 400 events
-    payload = aliases(f"diff(fromVersion: 1, toVersion: {LONG_EVENTS}) {{ path }}", 10)
+    # priced on the stream the server last saw; each loads the claim at
+    # versions 1 and 400
+    payload = aliases(f"diff(fromVersion: 1, toVersion: {LONG_EVENTS}) {{ path }}", 29)
     body = post(
         http,
         f"""mutation($in: RecordStanceInput!) {{ recordStance(input: $in) {{
