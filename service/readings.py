@@ -531,8 +531,9 @@ class Reader:
         *,
         charge: Charge = free,
     ) -> int:
-        """How many claims a list holds: kept as the claims are proposed when
-        unfiltered; a count of the filter's index entries otherwise. At a
+        """How many claims a list holds: kept as claims change for every
+        claim, one status or one source; a count of the filter's index
+        entries otherwise. At a
         cut of the log, the claims proposed within it (a filtered list there
         would read every claim to count, and is not counted)."""
         cut = basis.cut()
@@ -546,10 +547,11 @@ class Reader:
             charge(scan_units(self.views.shape().claims))
             self._position()
             return self.views.count_within(cut)
-        if claim_filter != ClaimFilter():
+        query = self._query(claim_filter)
+        if claim_filter != ClaimFilter() and self.views.kept(query) is None:
             charge(scan_units(self.views.shape().claims))
         self._position()
-        return self.views.count(self._query(claim_filter))
+        return self.views.count(query)
 
     def _query(self, claim_filter: ClaimFilter) -> ClaimQuery:
         f = claim_filter

@@ -7,7 +7,8 @@ Two checks share the units. Before execution, ``estimate`` prices the
 document from the views' sizes, with no store call: each field's own
 units, times the items of the list it is in, per alias and per fragment
 spread. A page counts the items it asks for (``first``, or its default) and,
-when it searches or counts a filtered list, every claim; a claim read at a
+when it searches or counts a filtered list, every claim (the count of every
+claim, of one status or of one source is kept, and free); a claim read at a
 past version counts the events it replays after the snapshot before it (at
 most 99: fewer for the named claim's stream, or the longest stream, if
 shorter); a page of history, its own events; a
@@ -305,7 +306,12 @@ def estimate(
                 each = 1 + (loaded(inner.events, None) if inner.past else 0)
                 own = 1 + scan_units(shape.claims) * int(counted)
                 return own + (page + 2) * each + page * below(inner)
-            scans = int(searched) + int(counted and filtered) + int(sorted_)
+            given = {f for f in FILTERS if argument(field, f) is not None}
+            kept = given == {"status"} or (  # kept counts: see Views.kept
+                given == {"sourceId"} and not argument(field, "includeAffiliated")
+            )
+            scans = int(searched) + int(counted and filtered and not kept)
+            scans += int(sorted_)
             own = 1 + scan_units(shape.claims) * scans
             return own + page * (1 + below(longest))
         if key == "Query.sources":

@@ -27,7 +27,7 @@ from eventsourcing.sqlite import (
 
 LOG = logging.getLogger("claims_ledger")
 
-LAYOUT = 6
+LAYOUT = 7
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
 another layout are dropped and rebuilt from the log at start."""
 
@@ -106,8 +106,9 @@ _COMMON = (
     "{view_source_states} (position)",
     "CREATE TABLE IF NOT EXISTS {view_shape} ("
     "name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-    # per-key counts behind the shape: a claim's incoming links, a source's
-    # citing claims and statements
+    # per-key counts: behind the shape, a claim's incoming links and a
+    # source's citing claims and statements; kept for lists, the claims with
+    # each status and the claims each source is named by now
     "CREATE TABLE IF NOT EXISTS {view_counts} ("
     "kind TEXT NOT NULL, key TEXT NOT NULL, value BIGINT NOT NULL, "
     "PRIMARY KEY (kind, key))",

@@ -61,6 +61,7 @@ class _ClaimRow:
     seq: int
     changed_at: datetime
     changed_position: int
+    status: str | None = None  # as the views hold it (None: a new claim)
     entities: bool = False  # what it is about
     chains: bool = False  # a chain lost a source
     words: bool = False  # its wording, a statement, a source's name
@@ -188,6 +189,8 @@ class ViewProjector:
                     shape.add("sources")
                 else:
                     amended.add(key)
+        seqs = sorted(row.seq for row in claims.values())
+        named_before = _named_now(cursor, seqs)
         rows.write_index(cursor, shape)
         everyone = {**self._directory.now(), **sources}
         if amended:
@@ -202,6 +205,13 @@ class ViewProjector:
         for row in claims.values():
             rows.claim(row, everyone, facts, self._codec)
         rows.write_claims(cursor, self._db)
+        # the kept counts of the lists one filter holds: by status, and by a
+        # source the chains name now (citations added, dropped, named again)
+        # (the batch's own claims: only their events change whom they name)
+        named = _named_now(cursor, seqs)
+        named.subtract(named_before)
+        shape.adjust(NAMED, named)
+        shape.adjust(STATUS, rows.statuses)
         shape.save()
 
     def _load(self, cursor: Cursor, claim_ids: Iterable[UUID]) -> dict[UUID, _ClaimRow]:
@@ -217,16 +227,21 @@ class ViewProjector:
                 seq,
                 changed_at,
                 changed_position,
+                status,
                 state,
             ) in cursor.all(
-                "SELECT claim_id, version, seq, changed_at, changed_position, state "  # noqa: S608 - only placeholders are interpolated
-                f"FROM {{view_claims}} WHERE claim_id IN ({marks})",
+                "SELECT claim_id, version, seq, changed_at, changed_position, "  # noqa: S608 - only placeholders are interpolated
+                f"status, state FROM {{view_claims}} WHERE claim_id IN ({marks})",
                 chunk,
             ):
                 key = UUID(claim_id)
                 claim = self._codec.claim(key, version, state)
                 found[key] = _ClaimRow(
-                    claim, seq, datetime.fromisoformat(changed_at), changed_position
+                    claim,
+                    seq,
+                    datetime.fromisoformat(changed_at),
+                    changed_position,
+                    status,
                 )
         return found
 
@@ -305,6 +320,7 @@ class _Rows:
         self.resaid: list[tuple[object, ...]] = []  # seqs whose statements change
         self.said: list[tuple[object, ...]] = []
         self.texts: list[tuple[int, str]] = []
+        self.statuses: Counter[str] = Counter()  # claims gained or lost
 
     def cite(self, row: _ClaimRow, chain: list[str], shape: _Shape) -> None:
         shape.grow("most_hops", len(chain))
@@ -401,6 +417,11 @@ class _Rows:
         claim = row.claim
         stances = claim.stances_at()
         status = derive_status(stances, facts).status
+        if status.value != row.status:
+            self.statuses[status.value] += 1
+            if row.status is not None:
+                self.statuses[row.status] -= 1
+            row.status = status.value
         self.claims.append(
             (
                 str(claim.id),
@@ -480,6 +501,28 @@ class _Rows:
         database.index_texts(cursor, self.texts)
 
 
+STATUS = "status"
+"""Kept counts (``view_counts``) of the claims with each status now, and of
+the claims whose chains name each source now: what a list filtered by one
+status, or by one source, holds."""
+NAMED = "named"
+
+
+def _named_now(cursor: Cursor, seqs: list[int]) -> Counter[str]:
+    """How many of these claims each source is named by now."""
+    found: Counter[str] = Counter()
+    for start in range(0, len(seqs), CHUNK):
+        chunk = seqs[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for source_id, count in cursor.all(
+            "SELECT source_id, count(*) FROM {view_claim_sources} "  # noqa: S608 - only placeholders are interpolated
+            f"WHERE now = ? AND seq IN ({marks}) GROUP BY source_id",
+            [True, *chunk],
+        ):
+            found[source_id] += int(count)
+    return found
+
+
 def _day(value: object) -> str | None:
     return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
 
@@ -524,6 +567,20 @@ class _Shape:
                 )
             ]
         return found
+
+    def adjust(self, kind: str, by: Counter[str]) -> None:
+        """Add to per-key counts, some perhaps down."""
+        self._cursor.executemany(
+            "INSERT INTO {view_counts} (kind, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (kind, key) DO UPDATE SET "
+            "value = {view_counts}.value + excluded.value",
+            [(kind, key, n) for key, n in sorted(by.items()) if n],
+        )
+        # a count down to nothing is no row, as a rebuild would leave it
+        self._cursor.executemany(
+            "DELETE FROM {view_counts} WHERE kind = ? AND key = ? AND value = 0",
+            [(kind, key) for key, n in sorted(by.items()) if n < 0],
+        )
 
     def save(self) -> None:
         self._cursor.executemany(

@@ -26,7 +26,15 @@ from service.domain.values import LinkKind
 from service.views.codec import StateCodec
 from service.views.cut import Cut
 from service.views.database import Cursor, ViewDatabase
-from service.views.projector import BATCH, CHUNK, SHAPE, TRACKING, ViewProjector
+from service.views.projector import (
+    BATCH,
+    CHUNK,
+    NAMED,
+    SHAPE,
+    STATUS,
+    TRACKING,
+    ViewProjector,
+)
 from service.views.sources import SourceDirectory
 
 SHORT = 10
@@ -536,12 +544,18 @@ class Views:
         return ClaimSlice(claims, has_previous, has_next)
 
     def count(self, query: ClaimQuery) -> int:
-        """How many claims the query holds."""
+        """How many claims the query holds: kept for every claim, one status
+        or one source (see ``kept``); else counted over the filter's index."""
         where, params = self._where(query)
         if where is None:
             return 0
+        kept = self.kept(query)
         with self._db.reading() as cursor:
-            if where == EVERYTHING:
+            if kept is not None:
+                found = cursor.one(
+                    "SELECT value FROM {view_counts} WHERE kind = ? AND key = ?", kept
+                )
+            elif where == EVERYTHING:
                 found = cursor.one(
                     "SELECT value FROM {view_shape} WHERE name = 'claims'"
                 )
@@ -551,6 +565,19 @@ class Views:
                     params,
                 )
         return int(found[0]) if found else 0
+
+    @staticmethod
+    def kept(query: ClaimQuery) -> tuple[str, str] | None:
+        """The kept count that answers a query's count, if one does: a list
+        filtered by one status, or by one source and nothing else."""
+        if query == ClaimQuery(status=query.status) and query.status is not None:
+            return STATUS, query.status.value
+        if (
+            query == ClaimQuery(source_ids=query.source_ids)
+            and len(query.source_ids) == 1
+        ):
+            return NAMED, query.source_ids[0]
+        return None
 
     def _driver(self, query: ClaimQuery) -> tuple[str, str, str, list[object]] | None:
         """For a list in the order proposed, an index that holds the query's

@@ -217,8 +217,8 @@ def test_a_search_and_a_filtered_count_are_charged_for_every_claim(
 ) -> None:
     """A search goes over every entry its words match, and a filtered total
     counts every entry of its index, even when they find nothing: each is
-    priced as if every claim matched. The total of an unfiltered list is
-    kept, not counted."""
+    priced as if every claim matched. The totals of an unfiltered list, and
+    of a list of one status or one source, are kept, not counted."""
     body = post(client, "{ " + SCAN + " }")
     assert "errors" not in body
     assert body["data"]["claims"]["totalCount"] == 0
@@ -229,9 +229,17 @@ def test_a_search_and_a_filtered_count_are_charged_for_every_claim(
         "limit": LIMIT,
     }
 
-    body = post(client, "{ claims(status: CONTESTED, first: 0) { totalCount } }")
+    body = post(
+        client,
+        """{ claims(status: CONTESTED, entity: "Iran", first: 0) { totalCount } }""",
+    )
     assert "errors" not in body
     assert cost(body) == {"estimated": 1 + every, "spent": 1 + every, "limit": LIMIT}
+
+    for kept in ("status: CONTESTED", f'sourceId: "{source_id(client)}"'):
+        body = post(client, f"{{ claims({kept}, first: 0) {{ totalCount }} }}")
+        assert "errors" not in body
+        assert cost(body) == {"estimated": 1, "spent": 1, "limit": LIMIT}
 
     body = post(client, "{ claims(status: CONTESTED, first: 1) { edges { cursor } } }")
     assert "errors" not in body

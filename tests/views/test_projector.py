@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from uuid import UUID
@@ -29,7 +30,9 @@ from service.application.commands import (
 from service.domain.claim import StanceChanges
 from service.domain.ids import source_id_for
 from service.domain.source import SourceChanges, SourceProfile
+from service.domain.status import ClaimStatus
 from service.domain.values import Period, SourceKind, StanceKind
+from service.readings import ClaimFilter, ClaimReading, Reader
 from service.views.reads import ClaimQuery, Views
 from tests.conftest import Store, postgres_schema, write_corpus
 from tests.fakes import EDITOR_KEY, Server, gql
@@ -112,6 +115,36 @@ def test_views_killed_mid_stream_resume_and_equal_a_rebuild(store: Store) -> Non
         followed = resumed.dump()
         assert resumed.rebuild() == last
         assert resumed.dump() == followed
+    finally:
+        ledger.close()
+
+
+def test_kept_counts_equal_what_the_lists_hold(store: Store) -> None:
+    """The counts of one status's and one source's lists, kept batch by batch
+    while claims change status and chains change, equal the claims read."""
+    write_corpus(store, 150)
+    ledger = store.open()
+    try:
+        amend_every_source(ledger)
+        views = Views(ledger, batch=7)
+        reader = Reader(ledger, views)
+        readings: list[ClaimReading] = []
+        cursor: str | None = None
+        while True:
+            page = reader.list_claims(ClaimFilter(), first=100, after=cursor)
+            readings += [r for _, r in page.items]
+            if not page.has_next:
+                break
+            cursor = page.end_cursor
+        statuses = Counter(r.verdict.status for r in readings)
+        assert len(statuses) > 2
+        for status in ClaimStatus:
+            assert views.count(ClaimQuery(status=status)) == statuses[status], status
+        for source in views.sources():
+            named = sum(
+                any(str(source.id) in s.chain for s in r.stances) for r in readings
+            )
+            assert views.count(ClaimQuery(source_ids=(str(source.id),))) == named
     finally:
         ledger.close()
 
