@@ -42,16 +42,27 @@ def kind_of(cursor: str) -> str | None:
     return named if colon else None
 
 
+LARGEST = 2**63 - 1  # a position or a version: a signed 64-bit column
+
+
 def decode_numbers(cursor: str, kind: str, count: int, field: str) -> list[int]:
     """A cursor whose place is ``count`` integers."""
     values = decode_cursor(cursor, kind, field)
-    try:
-        numbers = [int(v) for v in values]
-    except ValueError:
-        raise malformed(field) from None
+    numbers = [number(v, field) for v in values]
     if len(numbers) != count:
         raise malformed(field)
     return numbers
+
+
+def number(value: str, field: str) -> int:
+    """One of a cursor's integers, within what the store's columns hold."""
+    try:
+        found = int(value)
+    except ValueError:
+        raise malformed(field) from None
+    if not -LARGEST <= found <= LARGEST:
+        raise malformed(field)
+    return found
 
 
 def malformed(field: str) -> InvalidInputError:

@@ -14,8 +14,10 @@ from typing import TypeVar
 
 @dataclass(frozen=True)
 class Window:
-    """Indexes ``start:stop`` into the list, and whether any of it lies
-    before or after them (the whole list, not only between the cursors)."""
+    """Indexes ``start:stop`` into the list, and whether items lie before
+    and after them, as Relay has it: in the direction of paging, more items
+    between the cursors (a client following the flag stops at the other
+    cursor); behind the page, any item of the list."""
 
     start: int
     stop: int
@@ -37,10 +39,12 @@ def window(
     high = max(high, low)
     if last is not None:
         start, stop = max(low, high - last), high
-    else:
-        assert first is not None  # noqa: S101 - the caller settles the size
-        start, stop = low, min(high, low + first)
-    return Window(start, stop, start > 0, stop < len(places))
+        # more before it within the cursors; after it, anywhere
+        return Window(start, stop, start > low, stop < len(places))
+    assert first is not None  # noqa: S101 - the caller settles the size
+    start, stop = low, min(high, low + first)
+    # before it, anywhere; more after it within the cursors
+    return Window(start, stop, start > 0, stop < high)
 
 
 Place = TypeVar("Place", int, tuple[int, int])
@@ -66,17 +70,15 @@ def keyset_page(
     ``start``, walking ``forward`` (``first``/``after``) or back
     (``last``/``before``), not past ``stop``. The page in list order, and
     whether anything lies before it and after it: one item further in the
-    walk's direction, and one at or behind its start."""
+    walk's direction short of ``stop``, and one at or behind its start."""
     found: list[tuple[Place, Item]] = []
-    stopped = False
     for place, item in walk(start, forward, False, size + 1):
         if stop is not None and (place >= stop if forward else place <= stop):
-            stopped = True
             break
         found.append((place, item))
         if len(found) > size:
             break
-    more = len(found) > size or stopped
+    more = len(found) > size  # within the cursors, as Window has it
     found = found[:size]
     behind = start is not None and any(True for _ in walk(start, not forward, True, 1))
     if not forward:

@@ -3,11 +3,14 @@ source said. Synchronous (they touch the store): call from a worker thread."""
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Concatenate, Generic, ParamSpec, TypeVar
 from uuid import UUID
 
 from service.application import ClaimsLedger
@@ -18,6 +21,7 @@ from service.cursors import (
     encode_cursor,
     kind_of,
     malformed,
+    number,
 )
 from service.domain.claim import Claim, Link, ReportedBasis, StanceState
 from service.domain.errors import ClaimNotFoundError, InvalidInputError
@@ -203,11 +207,28 @@ def decode_claims_cursor(cursor: str, order: ClaimOrder, field: str = "after") -
     try:
         if order is ClaimOrder.OCCURRED:
             day, seq = parts
-            return Place((day, int(seq)))
-        (number,) = parts
-        return Place((int(number),))
+            return Place((day, number(seq, field)))
+        (value,) = parts
+        return Place((number(value, field),))
     except ValueError:
         raise malformed(field) from None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _pinned(
+    read: Callable[Concatenate[Reader, P], R],
+) -> Callable[Concatenate[Reader, P], R]:
+    """A read of the views as one snapshot (``Reader._pin``)."""
+
+    @functools.wraps(read)
+    def pinned(self: Reader, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._pin():
+            return read(self, *args, **kwargs)
+
+    return pinned
 
 
 class Reader:
@@ -223,11 +244,32 @@ class Reader:
         # the facts status is judged on, for the last sources mapping seen:
         # the current one is the same object until a source changes
         self._facts: tuple[Mapping[str, Source], dict[str, SourceFacts]] | None = None
+        self._local = threading.local()  # the position a thread's read is pinned at
 
     def _position(self) -> int:
-        """The position the views reflect, as this read will see them."""
-        return self.views.position if self._followed else self.views.catch_up()
+        """The position the views reflect, as this read sees them: every
+        read runs pinned (``_pinned``) to one state of the views."""
+        position: int = self._local.position
+        return position
 
+    @contextmanager
+    def _pin(self) -> Iterator[None]:
+        """One snapshot of the views for a whole read, and the position it
+        reflects: the claims, links and sources of an answer are all as of
+        the position it reports (nested reads share it)."""
+        if getattr(self._local, "position", None) is not None:
+            yield
+            return
+        if not self._followed:
+            self.views.catch_up()
+        with self.views.pinned() as position:
+            self._local.position = position
+            try:
+                yield
+            finally:
+                self._local.position = None
+
+    @_pinned
     def claim(
         self,
         claim_id: UUID,
@@ -245,7 +287,7 @@ class Reader:
         if sum(g is not None for g in given) > 1:
             raise InvalidInputError(
                 "read at a version, a recorded time or a position: one of them",
-                field="basis",
+                field="asOf",
             )
         charge(1)
         position = self._position()
@@ -264,8 +306,7 @@ class Reader:
             claim = self._replay(current, None, cut, charge)
         if claim is None:
             return None
-        if cut is not None and cut.position is not None:
-            position = min(position, cut.position)  # what the reading reflects
+        position = _reflected(position, cut)
         return self._reading(claim, _resolved(basis, cut), position, self._sources(cut))
 
     def _replay(
@@ -296,7 +337,7 @@ class Reader:
 
     def _sources(self, cut: Cut | None) -> Mapping[str, Source]:
         if cut is None:
-            return self.views.sources_now()
+            return self.views.sources_as_of(self._position())
         return self.views.sources_at(cut)
 
     def _facts_of(self, sources: Mapping[str, Source]) -> dict[str, SourceFacts]:
@@ -355,6 +396,7 @@ class Reader:
             )
         return readings
 
+    @_pinned
     def list_claims(
         self,
         claim_filter: ClaimFilter,
@@ -460,8 +502,7 @@ class Reader:
         charge(1)
         position = self._position()
         cut = basis.cut()
-        if cut is not None and cut.position is not None:
-            position = min(position, cut.position)
+        position = _reflected(position, cut)
         resolved = _resolved(basis, cut)
         sources = self._sources(cut)
         wanted: set[str] = set()
@@ -487,16 +528,14 @@ class Reader:
                 )
                 begin = False
                 charge(len(rows))
-                then = [
-                    (number, self._replay(c, None, cut, charge)) for number, c in rows
-                ]
-                kept = [(number, c) for number, c in then if c is not None]
+                then = [(n, self._replay(c, None, cut, charge)) for n, c in rows]
+                kept = [(n, c) for n, c in then if c is not None]
                 readings = self._readings(
                     [c for _, c in kept], resolved, position, sources
                 )
-                for (number, _), reading in zip(kept, readings, strict=True):
+                for (seq_of, _), reading in zip(kept, readings, strict=True):
                     if _holds(claim_filter, wanted, reading):
-                        yield number * sign, reading
+                        yield seq_of * sign, reading
                 if len(rows) < hint:
                     return
                 seq = rows[-1][0]
@@ -524,6 +563,7 @@ class Reader:
             before=before,
         )
 
+    @_pinned
     def count_claims(
         self,
         claim_filter: ClaimFilter,
@@ -537,15 +577,16 @@ class Reader:
         cut of the log, the claims proposed within it (a filtered list there
         would read every claim to count, and is not counted)."""
         cut = basis.cut()
-        if cut is not None:
+        if basis != Basis():
             if claim_filter != ClaimFilter():
                 raise InvalidInputError(
-                    "at a past basis only an unfiltered list is counted: a "
+                    "at a basis only an unfiltered list is counted: a "
                     "filtered one would read every claim",
                     field="totalCount",
                 )
+            if cut is None:  # a lens on what was said hides no claim
+                return self.views.count(ClaimQuery())
             charge(scan_units(self.views.shape().claims))
-            self._position()
             return self.views.count_within(cut)
         query = self._query(claim_filter)
         if claim_filter != ClaimFilter() and self.views.kept(query) is None:
@@ -570,14 +611,17 @@ class Reader:
             reported_to=f.reported_to,
         )
 
+    @_pinned
     def sources(self) -> list[Source]:
         self._position()
         return self.views.sources()
 
+    @_pinned
     def source(self, source_id: UUID) -> Source | None:
         self._position()
         return self.views.source(source_id)
 
+    @_pinned
     def source_page(
         self,
         *,
@@ -612,6 +656,7 @@ class Reader:
             before=before,
         )
 
+    @_pinned
     def statements(
         self,
         source_id: UUID,
@@ -630,7 +675,7 @@ class Reader:
         a past recorded time, replaying) one claim per unit, until it has
         its items and knows whether more lie beyond."""
         charge(1)
-        position = self._position()
+        position = _reflected(self._position(), basis.cut())
         forward = last is None
         lower = _statement_place(after, "after")
         upper = _statement_place(before, "before")
@@ -685,7 +730,8 @@ class Reader:
                 beyond=seq,
                 inclusive=begin,
                 forward=forward,
-                limit=hint,
+                # the cursor's own claim, read again, may hold nothing more
+                limit=hint + int(begin and seq is not None),
             )
             begin = False
             if not rows:
@@ -700,15 +746,16 @@ class Reader:
                 claims = {c.id: claim for c, claim in replayed if claim is not None}
             found = self._readings(list(claims.values()), reached, position, sources)
             readings = {reading.claim.id: reading for reading in found}
-            for number, claim_id in rows:
+            for seq_of, claim_id in rows:
                 if claim_id not in readings:
                     continue
-                said = _said_by(wanted, number, readings[claim_id])
+                said = _said_by(wanted, seq_of, readings[claim_id])
                 for place, statement in said if forward else reversed(said):
                     if start is None or _beyond(place, start, forward, inclusive):
                         yield place, statement
             seq = rows[-1][0]
 
+    @_pinned
     def history(
         self, claim_id: UUID, up_to: int | None = None, *, charge: Charge = free
     ) -> list[HistoryEntry]:
@@ -719,6 +766,7 @@ class Reader:
         page = self.history_page(claim_id, latest, first=latest, charge=charge)
         return [item for _, item in page.items]
 
+    @_pinned
     def history_page(
         self,
         claim_id: UUID,
@@ -782,6 +830,7 @@ class Reader:
             raise ClaimNotFoundError("no such claim", id=str(claim_id))
         return current.version
 
+    @_pinned
     def diff(
         self,
         claim_id: UUID,
@@ -875,16 +924,14 @@ def _holds(claim_filter: ClaimFilter, wanted: set[str], reading: ClaimReading) -
         return False
     if f.reported_from is None and f.reported_to is None:
         return True
-    said = [
-        period
+    lens = reading.basis.reported
+    said = [  # every revision said by the basis, and the retraction in force
+        revision.reported
         for stance in reading.stances
-        for period in (
-            stance.reported,
-            stance.revised,
-            stance.retraction.reported if stance.retraction else None,
-        )
-        if period is not None
+        for revision in claim.stances[stance.stance_id].revisions
+        if lens is None or lens.admits(revision.reported)
     ]
+    said += [s.retraction.reported for s in reading.stances if s.retraction]
     return any(_overlaps(p, f.reported_from, f.reported_to) for p in said)
 
 
@@ -921,6 +968,13 @@ def _beyond(
     if inclusive and place == start:
         return True
     return place > start if forward else place < start
+
+
+def _reflected(position: int, cut: Cut | None) -> int:
+    """The position a reading reflects: the views', or its cut's if earlier."""
+    if cut is None or cut.position is None:
+        return position
+    return min(position, cut.position)
 
 
 def _within(cut: Cut | None, bound: Cut | None) -> Cut | None:

@@ -4,6 +4,8 @@ gives."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from uuid import UUID
 
 from service.application import Actor, ClaimsLedger
@@ -64,3 +66,21 @@ def test_a_reading_at_a_recorded_time_finds_its_version(
     )
     assert before is not None
     assert before.claim.version == 1
+
+
+def test_snapshots_are_stored_compressed(ledger: ClaimsLedger) -> None:
+    """A snapshot holds a claim's whole state: stored compressed (zlib),
+    several times smaller than the state it holds."""
+    claim_id = long_claim(ledger)
+    assert ledger.snapshots is not None
+    stored = ledger.snapshots.recorder.select_events(claim_id)
+    assert [s.originator_version for s in stored] == [
+        SNAPSHOT_EVERY,
+        2 * SNAPSHOT_EVERY,
+    ]
+    for snapshot in stored:
+        state = zlib.decompress(snapshot.state)
+        assert len(snapshot.state) < len(state)
+        assert json.loads(state)["state"]["text"] == (
+            f"Wording {snapshot.originator_version}"
+        )

@@ -342,12 +342,13 @@ def estimate(
             return own + below(inner)
         if key == "Source.statements":
             # the walk reads a claim per statement, one more to know what
-            # lies beyond, and one behind its cursor; a claim whose stances
+            # lies beyond, the cursor's own again, and one behind the cursor
+            # (with it again); a claim whose stances
             # were not said by the basis is read for none, which the budget
             # charges as it comes
             inner = replace(longest, past=scope.past)
             page = page_size(field, definition)
-            claims = min(page + 2, shape.most_citing)
+            claims = min(page + 4, shape.most_citing)
             each = 1 + (load_units(inner.events) if inner.past else 0)
             return 1 + claims * each + min(page, shape.most_statements) * below(inner)
         # ClaimWrite.claim: the write's own reading is free, but it is read at

@@ -20,6 +20,7 @@ from service.api.connections import PageInfo, check_window
 from service.api.context import Info
 from service.api.ids import expect_id, global_id
 from service.domain.claim import Link, ReportedBasis, StanceState
+from service.domain.errors import InvalidInputError
 from service.domain.source import Source as SourceAggregate
 from service.domain.status import ClaimStatus
 from service.domain.values import (
@@ -343,7 +344,11 @@ class ClaimLink:
         return await self._at_basis(info, self.to_claim_id)
 
     async def _at_basis(self, info: Info, gid: str) -> ClaimNode:
-        node = await read_claim(info, expect_id(gid, "Claim"), self.basis)
+        # the link's reading's cut bounds the claim read, as a nested asOf's
+        lens = Basis(reported=self.basis.reported)
+        node = await read_claim(
+            info, expect_id(gid, "Claim"), lens, within=self.basis.cut()
+        )
         assert node is not None  # noqa: S101 - links are shown only if both ends exist
         return node
 
@@ -400,6 +405,7 @@ class HistoryEdge:
 class HistoryConnection:
     edges: list[HistoryEdge]
     page_info: PageInfo
+    position: Position
     total_count: int = strawberry.field(
         description="How many events the history holds: the reading's version."
     )
@@ -582,6 +588,7 @@ class ClaimNode(Node):
                 for cursor, item in page.items
             ],
             page_info=PageInfo.of(page),
+            position=Position(page.position),
             total_count=self.reading.claim.version,
         )
 
@@ -619,6 +626,13 @@ class ClaimNode(Node):
 def to_basis(as_of: AsOf | None) -> Basis:
     if as_of is None:
         return Basis()
+    given = [as_of.version, as_of.recorded_at, as_of.position]
+    if sum(g is not None for g in given) > 1:
+        raise InvalidInputError(
+            "give at most one of version, recordedAt and position", field="asOf"
+        )
+    if as_of.position is not None and as_of.position < 0:
+        raise InvalidInputError("a position is 0 or more", field="asOf.position")
     reported = (
         ReportedBasis(as_of.reported_by, as_of.reported_certain)
         if as_of.reported_by

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder, PersistenceError
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    PersistenceError,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
@@ -28,6 +33,11 @@ from eventsourcing.sqlite import (
 LOG = logging.getLogger("claims_ledger")
 
 LAYOUT = 7
+
+READ_POOL = 5
+READ_OVERFLOW = 40
+"""Connections for the views' reads, beyond the pool's five: as many as
+reads may run at once (the server's worker threads)."""
 """The tables' layout. Views hold nothing the log cannot rebuild: tables of
 another layout are dropped and rebuilt from the log at start."""
 
@@ -144,20 +154,34 @@ def stamp(moment: datetime) -> str:
 class ViewDatabase:
     """The store's database as the views use it: one dialect, its tables."""
 
-    def __init__(self, recorder: ApplicationRecorder) -> None:
+    def __init__(
+        self, recorder: ApplicationRecorder, factory: InfrastructureFactory[Any]
+    ) -> None:
+        """``factory``: the ledger's, to open connections of the views' own."""
         self._writes: ViewWriteConnections | None = None
+        self._reads: SQLiteConnectionPool | None = None
+        self._pinned = threading.local()  # the cursor a thread's reads share
         if isinstance(recorder, SQLiteApplicationRecorder):
             self.dialect = "sqlite"
             self._datastore: Any = recorder.datastore
+            self._read_store: Any = recorder.datastore
             pool = recorder.datastore.pool
             if not pool.is_sqlite_memory_mode:
                 self._writes = ViewWriteConnections(
                     db_name=pool.db_name, lock_timeout=pool.lock_timeout, pool_size=1
                 )
+                self._reads = SQLiteConnectionPool(
+                    db_name=pool.db_name,
+                    lock_timeout=pool.lock_timeout,
+                    pool_size=READ_POOL,
+                    max_overflow=READ_OVERFLOW,
+                )
             prefix = ""
         elif isinstance(recorder, PostgresApplicationRecorder):
             self.dialect = "postgres"
             self._datastore = recorder.datastore
+            # the views' reads on a pool of their own (the same settings)
+            self._read_store = type(factory)(factory.env).datastore  # type: ignore[attr-defined]
             prefix = f'"{recorder.datastore.schema}".'
         else:
             msg = f"views are not implemented for {type(recorder).__name__}"
@@ -216,15 +240,50 @@ class ViewDatabase:
     def close(self) -> None:
         if self._writes is not None:
             self._writes.close()
+        if self._reads is not None:
+            self._reads.close()
+        if self._read_store is not self._datastore:
+            self._read_store.close()
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
         """A read that sees one state of the views throughout (a snapshot:
-        SQLite's read transaction; REPEATABLE READ on PostgreSQL)."""
-        with self._datastore.transaction(commit=False) as cursor:
+        SQLite's read transaction; REPEATABLE READ on PostgreSQL); inside
+        ``pinned``, the pinned one."""
+        held: Cursor | None = getattr(self._pinned, "cursor", None)
+        if held is not None:
+            yield held
+            return
+        if self._reads is not None:
+            connection = self._reads.get_connection()
+            try:
+                with connection.transaction(commit=False) as cursor:
+                    yield Cursor(self, cursor)
+            finally:
+                self._reads.put_connection(connection)
+            return
+        with self._read_store.transaction(commit=False) as cursor:
             if self.postgres:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield Cursor(self, cursor)
+
+    @contextmanager
+    def pinned(self) -> Iterator[Cursor]:
+        """Every read of this thread, until the block ends, in one snapshot:
+        the several queries of one answer see one state of the views. Its
+        connection is the views' own, so a read pinned to one and loading
+        claims from the store (the ledger's connections) waits for no other
+        pinned read to end."""
+        held: Cursor | None = getattr(self._pinned, "cursor", None)
+        if held is not None:
+            yield held
+            return
+        with self.reading() as cursor:
+            self._pinned.cursor = cursor
+            try:
+                yield cursor
+            finally:
+                self._pinned.cursor = None
 
     def create(self) -> None:
         """The tables, as this code lays them out; tables of another layout

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -129,7 +130,7 @@ class Views:
         """``batch``: events the projector applies per transaction."""
         self._ledger = ledger
         self._batch = batch
-        self._db = ViewDatabase(ledger.recorder)
+        self._db = ViewDatabase(ledger.recorder, ledger.factory)
         self._db.create()
         self._codec = StateCodec(ledger.mapper)
         self.directory = SourceDirectory(self._codec)
@@ -180,6 +181,25 @@ class Views:
         instance may have applied it). Blocking."""
         with self._db.reading() as cursor:
             return self._take(cursor)
+
+    @contextmanager
+    def pinned(self) -> Iterator[int]:
+        """Every read of this thread, until the block ends, sees one state of
+        the views: the position it reflects is yielded (taken in, if this
+        process had not yet), and the sources read now are as of it."""
+        with self._db.pinned() as cursor:
+            found = cursor.one(
+                "SELECT position FROM {view_tracking} WHERE name = ?", (TRACKING,)
+            )
+            position = int(found[0]) if found else 0
+            if position > self.position:
+                self._take(cursor)
+            yield position
+
+    def sources_as_of(self, position: int) -> Mapping[str, Source]:
+        """Every source as it stood at a position the views reflect (now,
+        unless this process has since taken in later states)."""
+        return self.directory.as_of(position)
 
     def _take(self, cursor: Cursor) -> int:
         found = cursor.one(
@@ -530,13 +550,19 @@ class Views:
                     more if last is not None else any_beyond(places[0], later=False)
                 )
                 has_next = more if last is None else any_beyond(places[-1], later=True)
-            else:  # an empty page sits at its cursor: what lies on either side
-                window = more  # a page of 0 still looked for one claim
-                # at or past ``before``, at or before ``after``
-                past = before is not None and any_beyond(before, True, inclusive=True)
-                behind = after is not None and any_beyond(after, False, inclusive=True)
-                has_previous = behind or (last is not None and window)
-                has_next = past or (last is None and window)
+            else:  # an empty page sits at its cursor: in the direction of
+                # paging, more between the cursors (a page of 0 still looked
+                # for one claim); behind it, anything at or past its cursor
+                if last is None:
+                    has_next = more
+                    has_previous = after is not None and any_beyond(
+                        after, False, inclusive=True
+                    )
+                else:
+                    has_previous = more
+                    has_next = before is not None and any_beyond(
+                        before, True, inclusive=True
+                    )
         claims = [
             (place, self._codec.claim(UUID(row[-3]), row[-2], row[-1]))
             for place, row in zip(places, rows, strict=True)

@@ -85,6 +85,14 @@ class SourceDirectory:
         now = self._now
         return [(p, now[source_id]) for p, source_id in registered if source_id in now]
 
+    def as_of(self, position: int) -> Mapping[str, Source]:
+        """Every source as it stood at a position the directory has reached:
+        as it stands, unless it has taken in later states since."""
+        with self._lock:  # the states and their position, from one moment
+            if self.position <= position:
+                return self._now
+        return self.at(Cut(position=position))
+
     def get(self, source_id: UUID | str) -> Source | None:
         return self._now.get(str(source_id))
 

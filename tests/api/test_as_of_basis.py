@@ -6,6 +6,7 @@ on both stores."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from uuid import uuid4
 
@@ -28,6 +29,8 @@ LINK = "mutation($in: LinkClaimsInput!) { linkClaims(input: $in) { version } }"
 WITHDRAW = "mutation($in: WithdrawLinkInput!) { withdrawLink(input: $in) { version } }"
 AMEND_SOURCE = """mutation($in: AmendSourceInput!) {
     amendSource(input: $in) { version } }"""
+HUGE_SOURCES = base64.urlsafe_b64encode(b"sources:99999999999999999999").decode()
+HUGE_CLAIMS = base64.urlsafe_b64encode(b"claims@PROPOSED:99999999999999999999").decode()
 ARTICLE_DAY = {"precision": "DAY", "start": "2023-10-26"}
 
 # What a reading shows, and everything reached from it.
@@ -348,3 +351,36 @@ def test_an_answer_s_position_asks_the_same_question_again(
         assert error_codes(body) == ["BAD_USER_INPUT"]
     body = gql(client, listing, {"basis": {"version": 1}})
     assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_bases_nest_and_malformed_ones_are_refused(client: httpx.Client) -> None:
+    """A version read inside a position reads the claims at its links at the
+    nested basis; two clocks at once, a negative position, a filtered count
+    through a lens, and a cursor beyond any position are the client's error."""
+    position = data(client, "{ position }")["position"]
+    nested = f"""query($key: String!) {{ claim(key: $key) {{
+        asOf(basis: {{position: {position}}}) {{ asOf(basis: {{version: 2}}) {{
+            version links {{ toClaim {{ key }} }}
+            linkedFrom {{ fromClaim {{ key }} }} }} }} }} }}"""
+    inner = data(client, nested, key=SURPRISED)["claim"]["asOf"]["asOf"]
+    assert inner["version"] == 2
+
+    refused = [
+        '{ claims(asOf: {position: 3, recordedAt: "2999-01-01T00:00:00Z"}) '
+        "{ position } }",
+        "{ claims(asOf: {position: -1}) { position } }",
+        '{ claims(status: CONTESTED, asOf: {reportedBy: "2023-10-20"}) '
+        "{ totalCount } }",
+        # positions beyond 64 bits, in a cursor
+        f'{{ sources(after: "{HUGE_SOURCES}") {{ totalCount }} }}',
+        f'{{ claims(after: "{HUGE_CLAIMS}") {{ position }} }}',
+        f'{{ claims(after: "{HUGE_CLAIMS}", asOf: {{position: 1}}) {{ position }} }}',
+    ]
+    for query in refused:
+        assert error_codes(gql(client, query)) == ["BAD_USER_INPUT"], query
+    lens = data(
+        client,
+        '{ claims(asOf: {reportedBy: "2023-10-20"}) { totalCount } '
+        "all: claims { totalCount } }",
+    )
+    assert lens["claims"]["totalCount"] == lens["all"]["totalCount"]

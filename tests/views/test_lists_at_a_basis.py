@@ -5,6 +5,7 @@ there, not as it stands now."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -14,10 +15,12 @@ import pytest
 from service.application import Actor, ClaimsLedger
 from service.application.commands import (
     AmendSource,
+    CorrectStance,
     LinkClaims,
     ProposeClaim,
     RecordStance,
 )
+from service.domain.claim import StanceChanges
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for, source_id_for
 from service.domain.source import SourceChanges
@@ -25,7 +28,7 @@ from service.domain.status import ClaimStatus
 from service.domain.values import LinkKind, Period, StanceKind
 from service.history import summarise
 from service.readings import Basis, ClaimFilter, ClaimReading, Page, Reader
-from service.views.reads import ClaimOrder
+from service.views.reads import ClaimOrder, Views
 
 EDITOR = Actor("editor")
 EVERY_CLAIM = ClaimFilter()
@@ -218,3 +221,107 @@ def test_what_a_list_at_a_basis_cannot_do_is_refused(article: Reader) -> None:
     assert refused.value.details["field"] == "totalCount"
     with pytest.raises(InvalidInputError):
         article.claim(claim_id_for(BEIRUT), Basis(version=1, position=at.position))
+
+
+def test_a_reading_made_while_the_views_move_is_as_of_its_position(
+    seeded: ClaimsLedger,
+) -> None:
+    """Stances are written and applied to the views while the claim is read:
+    each reading reports the position it reflects, and asked again at that
+    position answers the same."""
+    views = Views(seeded)
+    views.catch_up()
+    reader = Reader(seeded, views, followed=True)
+    beirut = claim_id_for(BEIRUT)
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            for _ in range(40):
+                stance(seeded, beirut, StanceKind.AFFIRMS, "israeli-army")
+        finally:
+            done.set()
+
+    def follow() -> None:
+        while not done.is_set():
+            views.catch_up()
+
+    threads = [threading.Thread(target=write), threading.Thread(target=follow)]
+    for thread in threads:
+        thread.start()
+    try:
+        readings = 0
+        while not done.is_set() or readings < 20:
+            now = reader.claim(beirut)
+            assert now is not None
+            again = reader.claim(beirut, Basis(position=now.position))
+            assert again is not None
+            assert picture(again) == picture(now)
+            readings += 1
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+
+
+def test_a_stance_corrected_twice_is_found_by_its_middle_correction_at_a_basis(
+    seeded: ClaimsLedger, article: Reader
+) -> None:
+    claim_id = propose(seeded, "Said, corrected, corrected again.", "twice")
+    stance(seeded, claim_id, StanceKind.AFFIRMS, WSJ)
+    (stance_id,) = seeded.get_claim(claim_id).stances
+    for day, quote in ((7, "the first correction"), (9, "the second")):
+        claim = seeded.get_claim(claim_id)
+        seeded.correct_stance(
+            EDITOR,
+            CorrectStance(
+                claim_id,
+                claim.version,
+                UUID(stance_id),
+                StanceChanges(quote=quote),
+                "the outlet corrected it",
+                Period.day(date(2023, 11, day)),
+            ),
+        )
+    middle = ClaimFilter(reported_from=date(2023, 11, 7), reported_to=date(2023, 11, 7))
+    position = article.list_claims(EVERY_CLAIM, first=0).position
+
+    def keys(basis: Basis) -> list[str | None]:
+        found = article.list_claims(middle, first=100, basis=basis)
+        return [r.claim.key for _, r in found.items]
+
+    assert "twice" in keys(NOW)
+    assert "twice" in keys(Basis(position=position))
+
+
+def test_following_a_page_s_flag_stops_at_the_other_cursor(article: Reader) -> None:
+    """With both cursors, hasNextPage (first) and hasPreviousPage (last) say
+    what lies between them: a client following them stops there."""
+    every = article.list_claims(EVERY_CLAIM, first=100)
+    cursors = [cursor for cursor, _ in every.items]
+    low, high = cursors[1], cursors[6]
+    between = [r.claim.key for _, r in every.items[2:6]]
+    at = Basis(position=every.position)
+    for basis in (NOW, at):
+        found: list[str | None] = []
+        cursor: str | None = low
+        for _ in range(20):
+            page = article.list_claims(
+                EVERY_CLAIM, first=3, after=cursor, before=high, basis=basis
+            )
+            found += [r.claim.key for _, r in page.items]
+            if not page.has_next:
+                break
+            cursor = page.end_cursor
+        assert found == between, basis
+        back: list[str | None] = []
+        cursor = high
+        for _ in range(20):
+            page = article.list_claims(
+                EVERY_CLAIM, last=3, before=cursor, after=low, basis=basis
+            )
+            back = [r.claim.key for _, r in page.items] + back
+            if not page.has_previous:
+                break
+            cursor = page.start_cursor
+        assert back == between, basis
