@@ -12,7 +12,7 @@ request at a time, over HTTP:
 
 - start-up: from spawning the server to its first healthy answer, and its
   resident memory then and after the reads;
-- one claim, current, as of a recorded time, and as of version 2;
+- one claim, current, as of a recorded time, and as of version 1;
 - lists: the first page with its count, a status filter, a source filter,
   a text search, and the sources;
 - at a basis: a claim at the head's position (an answer asked again), and

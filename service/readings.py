@@ -528,7 +528,10 @@ class Reader:
                 )
                 begin = False
                 charge(len(rows))
-                then = [(n, self._replay(c, None, cut, charge)) for n, c in rows]
+                then = [
+                    (n, c if same else self._replay(c, None, cut, charge))
+                    for n, c, same in rows
+                ]
                 kept = [(n, c) for n, c in then if c is not None]
                 readings = self._readings(
                     [c for _, c in kept], resolved, position, sources

@@ -403,12 +403,13 @@ class Views:
         inclusive: bool,
         ascending: bool,
         limit: int,
-    ) -> list[tuple[int, Claim]]:
+    ) -> list[tuple[int, Claim, bool]]:
         """Up to ``limit`` claims proposed within a cut of the log (None: all
-        of it), each with its seq and its state now, in the order proposed
-        (or its reverse) from a seq on; given sources, only the claims whose
-        chains named one of them at any time (the caller judges them at the
-        cut)."""
+        of it), each with its seq, its state now, and whether that is its
+        state at the cut too (nothing recorded of it since), in the order
+        proposed (or its reverse) from a seq on; given sources, only the
+        claims whose chains named one of them at any time (the caller judges
+        them at the cut)."""
         clauses: list[str] = ["1 = 1"]
         params: list[object] = []
         if cut is not None:
@@ -429,13 +430,21 @@ class Views:
         direction = "ASC" if ascending else "DESC"
         with self._db.reading() as cursor:
             rows = cursor.all(
-                "SELECT c.seq, c.claim_id, c.version, c.state FROM {view_claims} c "  # noqa: S608 - clauses are ours, values are placeholders
+                "SELECT c.seq, c.claim_id, c.version, c.state, c.changed_at, "  # noqa: S608 - clauses are ours, values are placeholders
+                f"c.changed_position FROM {{view_claims}} c "
                 f"WHERE {' AND '.join(clauses)} ORDER BY c.seq {direction} LIMIT ?",
                 [*params, limit],
             )
         return [
-            (int(seq), self._codec.claim(UUID(claim_id), version, state))
-            for seq, claim_id, version, state in rows
+            (
+                int(seq),
+                self._codec.claim(UUID(claim_id), version, state),
+                cut is None
+                or cut.admits(
+                    datetime.fromisoformat(changed_at), int(changed_at_position)
+                ),
+            )
+            for seq, claim_id, version, state, changed_at, changed_at_position in rows
         ]
 
     def count_within(self, cut: Cut) -> int:
