@@ -8,11 +8,20 @@ import json
 import zlib
 from uuid import UUID
 
+from eventsourcing.persistence import AggregateRecorder, StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+)
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteApplicationRecorder
+
 from service.application import Actor, ClaimsLedger
 from service.application.commands import CorrectWording, ProposeClaim
 from service.application.ledger import SNAPSHOT_EVERY
 from service.domain.claim import Claim
+from service.persistence.snapshots import SQLiteSnapshotRecorder
 from service.readings import Basis, Reader
+from tests.conftest import Store
 from tests.fakes import SteppingClock
 
 EDITOR = Actor("editor")
@@ -84,3 +93,79 @@ def test_snapshots_are_stored_compressed(ledger: ClaimsLedger) -> None:
         assert json.loads(state)["state"]["text"] == (
             f"Wording {snapshot.originator_version}"
         )
+
+
+def test_a_store_s_uncompressed_snapshots_are_taken_in_once(
+    store: Store, clock: SteppingClock
+) -> None:
+    """A store written before snapshots were compressed: at start its
+    snapshots are compressed into the new table and the old one is dropped,
+    so long claims still load from a snapshot."""
+    ledger = store.open()
+    claim_id = long_claim(ledger)
+    legacy = as_written_before(ledger, claim_id)
+    ledger.close()
+
+    upgraded = store.open()
+    try:
+        assert upgraded.snapshots is not None
+        taken = upgraded.snapshots.recorder.select_events(claim_id)
+        assert [s.originator_version for s in taken] == [
+            SNAPSHOT_EVERY,
+            2 * SNAPSHOT_EVERY,
+        ]
+        assert all(zlib.decompress(s.state) for s in taken)
+        assert not has_table(upgraded, legacy)
+        version = SNAPSHOT_EVERY + 7
+        loaded = upgraded.get_claim(claim_id, version)
+        assert vars(loaded) == vars(replayed(upgraded, claim_id, version))
+    finally:
+        upgraded.close()
+    again = store.open()  # nothing left to take in: it starts as ever
+    again.close()
+
+
+def as_written_before(ledger: ClaimsLedger, claim_id: UUID) -> str:
+    """The claim's snapshots moved, uncompressed, into the table where the
+    store kept them before; that table's name."""
+    assert ledger.snapshots is not None
+    new = ledger.snapshots.recorder
+    plain = [
+        StoredEvent(
+            s.originator_id, s.originator_version, s.topic, zlib.decompress(s.state)
+        )
+        for s in new.select_events(claim_id)
+    ]
+    assert len(plain) == 2
+    old: AggregateRecorder
+    if isinstance(new, SQLiteAggregateRecorder):
+        legacy = "stored_snapshots"
+        old = SQLiteSnapshotRecorder(new.datastore, legacy)
+        table = new.events_table_name
+    else:
+        assert isinstance(new, PostgresAggregateRecorder)
+        legacy = "claimsledger_snapshots"
+        old = PostgresAggregateRecorder(new.datastore, events_table_name=legacy)
+        table = f'"{new.datastore.schema}".{new.events_table_name}'
+    old.create_table()
+    old.insert_events(plain)
+    with new.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table
+    return legacy
+
+
+def has_table(ledger: ClaimsLedger, name: str) -> bool:
+    recorder = ledger.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        query = "SELECT 1 FROM sqlite_master WHERE name = ?"
+        params: tuple[str, ...] = (name,)
+    else:
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        query = (
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_name = %s"
+        )
+        params = (recorder.datastore.schema, name)
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchone() is not None

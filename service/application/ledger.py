@@ -74,7 +74,7 @@ from service.domain.recording import LedgerEvent, acting_as
 from service.domain.source import Source, check_no_affiliation_cycle
 from service.domain.values import KEEP
 from service.persistence.positions import positions_of
-from service.persistence.snapshots import SQLiteSnapshotRecorder
+from service.persistence.snapshots import SQLiteSnapshotRecorder, adopt_legacy
 from service.persistence.transcodings import register_state_transcodings
 
 A = TypeVar("A", bound=Aggregate)
@@ -149,9 +149,8 @@ n^2 / 200 stances' worth over n events: 2,000 events cost some 20 snapshots."""
 
 SNAPSHOTS = "compressed_snapshots"
 """The snapshots' table (stored_…, or the application's name on PostgreSQL).
-Snapshots taken before they were compressed are in another table, which
-nothing reads (stored_snapshots, claimsledger_snapshots): drop it to take the
-space back; loads replay from the start until a claim's next snapshot."""
+Snapshots a store took before they were compressed (stored_snapshots,
+claimsledger_snapshots) are compressed into it at start, once."""
 
 R = TypeVar("R")
 
@@ -212,8 +211,13 @@ class ClaimsLedger(Application[UUID]):
         if isinstance(datastore, SQLiteDatastore):
             recorder = SQLiteSnapshotRecorder(datastore, f"stored_{SNAPSHOTS}")
             recorder.create_table()
+            legacy = "stored_snapshots"
         else:
             recorder = _raced(lambda: self.factory.aggregate_recorder(SNAPSHOTS))
+            legacy = f"{self.name.lower()}_snapshots"
+        moved = adopt_legacy(recorder, legacy)
+        if moved:
+            LOG.info("compressed %d snapshots of an earlier store", moved)
         return EventStore(mapper=mapper, recorder=recorder)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
