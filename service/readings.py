@@ -616,13 +616,11 @@ class Reader:
 
     @_pinned
     def sources(self) -> list[Source]:
-        self._position()
-        return self.views.sources()
+        return list(self.views.sources_as_of(self._position()).values())
 
     @_pinned
     def source(self, source_id: UUID) -> Source | None:
-        self._position()
-        return self.views.source(source_id)
+        return self.views.sources_as_of(self._position()).get(str(source_id))
 
     @_pinned
     def source_page(

@@ -33,13 +33,13 @@ from eventsourcing.sqlite import (
 LOG = logging.getLogger("claims_ledger")
 
 LAYOUT = 7
+"""The tables' layout. Views hold nothing the log cannot rebuild: tables of
+another layout are dropped and rebuilt from the log at start."""
 
 READ_POOL = 5
 READ_OVERFLOW = 40
 """Connections for the views' reads, beyond the pool's five: as many as
 reads may run at once (the server's worker threads)."""
-"""The tables' layout. Views hold nothing the log cannot rebuild: tables of
-another layout are dropped and rebuilt from the log at start."""
 
 TABLES = (
     "view_meta",
@@ -266,6 +266,13 @@ class ViewDatabase:
             if self.postgres:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield Cursor(self, cursor)
+
+    @property
+    def pins(self) -> bool:
+        """Whether reads can be pinned to one snapshot: on connections of the
+        views' own (not an in-memory SQLite database, whose one connection
+        a pinned read would hold while it loads claims through the ledger)."""
+        return self.postgres or self._reads is not None
 
     @contextmanager
     def pinned(self) -> Iterator[Cursor]:

@@ -188,34 +188,39 @@ class Views:
         """Every read of this thread, until the block ends, sees one state of
         the views: the position it reflects is yielded (taken in, if this
         process had not yet), and the sources read now are as of it."""
-        with self._db.pinned() as cursor:
-            found = cursor.one(
-                "SELECT position FROM {view_tracking} WHERE name = ?", (TRACKING,)
-            )
-            position = int(found[0]) if found else 0
-            if position > self.position:
-                self._take(cursor)
+        if not self._db.pins:  # an in-memory database: reads as they come
+            with self._db.reading() as cursor:
+                position = self._take(cursor, onward=True)
             yield position
+            return
+        with self._db.pinned() as cursor:
+            yield self._take(cursor, onward=True)
 
     def sources_as_of(self, position: int) -> Mapping[str, Source]:
         """Every source as it stood at a position the views reflect (now,
         unless this process has since taken in later states)."""
         return self.directory.as_of(position)
 
-    def _take(self, cursor: Cursor) -> int:
+    def _take(self, cursor: Cursor, *, onward: bool = False) -> int:
+        """Take in what the views in ``cursor`` hold beyond this process;
+        the position they reflect. ``onward``: a read's snapshot, which may
+        be older than what another thread has taken in since (then nothing
+        is taken); else views behind this process went back."""
         found = cursor.one(
             "SELECT position FROM {view_tracking} WHERE name = ?", (TRACKING,)
         )
         position = int(found[0]) if found else 0
-        if position == self.position:
-            return self.position
+        if position == self.position or (onward and position < self.position):
+            return position
         with self._lock:
+            if onward and position <= self.position:
+                return position
             if position < self.position:
                 # the views went back (a restored database, or one that lost
                 # its last commits in a crash): take them in afresh
                 self._long, self.position = {}, 0
             if position > self.position:
-                self.directory.refresh(cursor, position)
+                self.directory.refresh(cursor, position, onward=onward)
                 sizes = dict(cursor.all("SELECT name, value FROM {view_shape}"))
                 self._shape = Shape(**{k: int(sizes.get(k, 0)) for k in SHAPE})
                 rows = cursor.all(

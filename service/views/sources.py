@@ -40,12 +40,17 @@ class SourceDirectory:
         self._registered: list[tuple[int, str]] = []  # (position, id), ascending
         self.position = 0  # the directory holds every state recorded by here
 
-    def refresh(self, cursor: Cursor, through: int) -> None:
+    def refresh(self, cursor: Cursor, through: int, *, onward: bool = False) -> None:
         """Take in the states recorded after what it holds, up to
-        ``through`` (the position the views read in ``cursor`` reflect)."""
-        if through == self.position:
+        ``through`` (the position the views read in ``cursor`` reflect).
+        ``onward``: ``cursor`` is a read's snapshot, perhaps older than what
+        the directory holds (then nothing changes); else views behind the
+        directory went back."""
+        if through == self.position or (onward and through < self.position):
             return
         with self._lock:
+            if onward and through <= self.position:
+                return
             if through < self.position:
                 # the views went back (a database restored, or one that lost
                 # its last commits in a crash): hold what they hold, afresh

@@ -19,15 +19,18 @@ from service.application.commands import (
     LinkClaims,
     ProposeClaim,
     RecordStance,
+    RegisterSource,
 )
 from service.domain.claim import StanceChanges
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for, source_id_for
-from service.domain.source import SourceChanges
+from service.domain.source import SourceChanges, SourceProfile
 from service.domain.status import ClaimStatus
-from service.domain.values import LinkKind, Period, StanceKind
+from service.domain.values import LinkKind, Period, SourceKind, StanceKind
 from service.history import summarise
 from service.readings import Basis, ClaimFilter, ClaimReading, Page, Reader
+from service.seeding import load_seeds
+from service.settings import Settings
 from service.views.reads import ClaimOrder, Views
 
 EDITOR = Actor("editor")
@@ -325,3 +328,48 @@ def test_following_a_page_s_flag_stops_at_the_other_cursor(article: Reader) -> N
                 break
             cursor = page.start_cursor
         assert back == between, basis
+
+
+def test_an_older_snapshot_taken_in_late_never_winds_the_views_back(
+    seeded: ClaimsLedger,
+) -> None:
+    """A read pinned to a snapshot, taken in after another thread took in a
+    later one: nothing is taken, nothing is lost (the interleaving forced by
+    holding the older snapshot open)."""
+    views = Views(seeded)
+    views.catch_up()
+    with views.pinned() as then:
+        stance(seeded, claim_id_for(BEIRUT), StanceKind.AFFIRMS, "israeli-army")
+        seeded.register_source(
+            EDITOR, RegisterSource(SourceProfile(name="Late", kind=SourceKind.OUTLET))
+        )
+        later = Views(seeded)  # another process's follower applies them
+        later.catch_up()
+        later.close()
+        now = threading.Thread(target=views.refresh)  # another thread takes in
+        now.start()
+        now.join()
+        ahead = views.position
+        assert ahead > then
+        with views._db.reading() as old:
+            assert views._take(old, onward=True) == then
+        assert views.position == ahead
+        assert views.directory.position == ahead
+        assert "Late" in {s.name for s in views.sources_as_of(ahead).values()}
+    views.close()
+
+
+def test_an_in_memory_store_reads_at_a_version_and_pages_history() -> None:
+    """An in-memory SQLite store has one connection: its reads are not
+    pinned (a pinned read would hold it while loading a past version)."""
+    ledger = ClaimsLedger(env=Settings(db_path=":memory:").ledger_env())
+    try:
+        load_seeds(ledger)
+        reader = Reader(ledger, Views(ledger))
+        beirut = claim_id_for(BEIRUT)
+        assert [e.version for e in reader.history(beirut)] == [1, 2, 3, 4]
+        reading = reader.claim(beirut, Basis(version=2))
+        assert reading is not None
+        assert reading.claim.version == 2
+    finally:
+        ledger.close()
