@@ -614,6 +614,11 @@ class Reader:
             reported_to=f.reported_to,
         )
 
+    def sources_as_of(self, position: int) -> Mapping[str, Source]:
+        """Every source as it stood at a position a read reflected (a page's
+        sources, with their affiliations, as of the page): from memory."""
+        return self.views.sources_as_of(position)
+
     @_pinned
     def sources(self) -> list[Source]:
         return list(self.views.sources_as_of(self._position()).values())

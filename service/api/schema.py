@@ -340,7 +340,7 @@ class Query:
             before=before,
             units=1,
         )
-        known = reader.views.sources_now()
+        known = reader.sources_as_of(page.position)
         return SourceConnection(
             edges=[
                 SourceEdge(cursor=cursor, node=SourceNode(source=s, known=known))

@@ -225,17 +225,24 @@ class ViewDatabase:
         half of one, and the tracking position goes with them, so they are
         applied again. Events are written by the library, durably."""
         if self._writes is not None:
-            connection = self._writes.get_connection(is_writer=True)
-            try:
-                with connection.transaction(commit=True) as cursor:
-                    yield Cursor(self, cursor)
-            finally:
-                self._writes.put_connection(connection)
+            with self._own(self._writes, writes=True) as cursor:
+                yield cursor
             return
         with self._datastore.transaction(commit=True) as cursor:
             if self.postgres:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
             yield Cursor(self, cursor)
+
+    @contextmanager
+    def _own(self, pool: SQLiteConnectionPool, *, writes: bool) -> Iterator[Cursor]:
+        """A transaction on one of the views' own SQLite connections,
+        committed at the end when it ``writes``."""
+        connection = pool.get_connection(is_writer=writes or None)
+        try:
+            with connection.transaction(commit=writes) as cursor:
+                yield Cursor(self, cursor)
+        finally:
+            pool.put_connection(connection)
 
     def close(self) -> None:
         if self._writes is not None:
@@ -255,12 +262,8 @@ class ViewDatabase:
             yield held
             return
         if self._reads is not None:
-            connection = self._reads.get_connection()
-            try:
-                with connection.transaction(commit=False) as cursor:
-                    yield Cursor(self, cursor)
-            finally:
-                self._reads.put_connection(connection)
+            with self._own(self._reads, writes=False) as cursor:
+                yield cursor
             return
         with self._read_store.transaction(commit=False) as cursor:
             if self.postgres:

@@ -258,9 +258,6 @@ class Views:
         position it was registered at."""
         return self.directory.registered()
 
-    def sources_now(self) -> Mapping[str, Source]:
-        return self.directory.now()
-
     def sources_at(self, cut: Cut) -> dict[str, Source]:
         return self.directory.at(cut)
 
