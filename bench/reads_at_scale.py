@@ -51,7 +51,7 @@ from tests.fakes import Server, scratch_schema
 
 SCRATCH = Path("/tmp/bench")  # noqa: S108 - this helper's scratch directory
 CORPUS = Path(__file__).resolve().parent / "corpus.py"
-CLAIM = "query Q($id: ID!, $as: AsOf) { claim(id: $id, asOf: $as) { version status { value } stances { kind chain { source { name } } } } }"  # noqa: E501
+CLAIM = "query Q($id: ID!, $as: AsOf) { claim(id: $id, asOf: $as) { version status { value } stances { edges { node { kind chain { source { name } } } } } } }"  # noqa: E501
 LIST = "query Q($status: ClaimStatus, $source: ID, $text: String, $order: ClaimOrder! = PROPOSED) { claims(status: $status, sourceId: $source, text: $text, first: 20, orderBy: $order) { edges { node { id status { value } } } } }"  # noqa: E501
 COUNTED = "query Q($status: ClaimStatus, $source: ID, $text: String) { claims(status: $status, sourceId: $source, text: $text, first: 20) { totalCount edges { node { id status { value } } } } }"  # noqa: E501
 AT = "query Q($status: ClaimStatus, $as: AsOf) { claims(status: $status, first: 20, asOf: $as) { edges { node { id status { value } } } } }"  # noqa: E501

@@ -45,7 +45,8 @@ RECORD = """mutation($input: RecordStanceInput!) {
 PROPOSE = """mutation($input: ProposeClaimInput!) {
   proposeClaim(input: $input) { version claim { id } } }"""
 READ = """query($key: String!, $basis: AsOf) { claim(key: $key, asOf: $basis) {
-  status { value } stances { kind quote chain { source { name } } } } }"""
+  status { value } stances
+    { edges { node { kind quote chain { source { name } } } } } } }"""
 BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
 
 

@@ -1,15 +1,119 @@
-"""Relay's pages: a window over a list whose places are sorted integers held
-in hand (sources by the position they were registered at, a history's
-versions), and a page of a list found by walking it from a cursor (a
-source's statements, claims at a past basis): ``first`` after a place, or
-``last`` before one, and what lies beyond."""
+"""Relay's pages: what a client asks of a connection (``first`` after a
+cursor, or ``last`` before one), a window over a list whose places are
+sorted integers held in hand (sources by the position they were registered
+at, a history's versions, a claim's stances and links), and a page of a
+list found by walking it from a cursor (a source's statements, claims at a
+past basis), with what lies beyond."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
+
+from service.cursors import decode_numbers, encode_cursor
+
+DEFAULT_PAGE = 20
+"""Items on a page when the client asks for neither ``first`` nor ``last``."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a client asks of a connection: ``first`` items after a cursor,
+    or the ``last`` before one (Relay's two directions); the API checks
+    that at most one size is given, within the page limit."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    @property
+    def forward(self) -> bool:
+        return self.last is None
+
+    @property
+    def size(self) -> int:
+        """``last`` for a backward page, else ``first``, else the default."""
+        size = self.last if self.last is not None else self.first
+        return DEFAULT_PAGE if size is None else size
+
+    def bound(self, kind: str, field: str) -> int | None:
+        """The place of the ``after`` or ``before`` cursor of a list whose
+        places are single integers (None when not given)."""
+        cursor = self.after if field == "after" else self.before
+        if cursor is None:
+            return None
+        (place,) = decode_numbers(cursor, kind, 1, field)
+        return place
+
+
+FIRST_PAGE = PageRequest()
+"""The default page: the first ``DEFAULT_PAGE`` items."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a Relay connection: each item with its cursor; on an
+    empty page, the start and end cursors stay where the client asked.
+    ``total``: how many items the whole list holds, where that is known."""
+
+    items: list[tuple[str, T]]
+    end_cursor: str | None
+    has_next: bool
+    position: int
+    start_cursor: str | None = None
+    has_previous: bool = False
+    total: int | None = None
+
+
+def page_of(
+    items: list[tuple[str, T]],
+    position: int,
+    request: PageRequest,
+    *,
+    has_previous: bool,
+    has_next: bool,
+    total: int | None = None,
+) -> Page[T]:
+    return Page(
+        items,
+        items[-1][0] if items else request.after,
+        has_next,
+        position,
+        start_cursor=items[0][0] if items else request.before,
+        has_previous=has_previous,
+        total=total,
+    )
+
+
+def page_in_hand(
+    kind: str, placed: Sequence[tuple[int, T]], request: PageRequest, position: int
+) -> Page[T]:
+    """A page of a list held whole, each item at its place (ascending,
+    stable while the list grows): a cursor is the place, named ``kind``."""
+    found = window(
+        [place for place, _ in placed],
+        first=request.size,
+        after=request.bound(kind, "after"),
+        last=request.last,
+        before=request.bound(kind, "before"),
+    )
+    items = [
+        (encode_cursor(kind, (place,)), item)
+        for place, item in placed[found.start : found.stop]
+    ]
+    return page_of(
+        items,
+        position,
+        request,
+        has_previous=found.has_previous,
+        has_next=found.has_next,
+        total=len(placed),
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Concatenate, Generic, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 from service.application import ClaimsLedger
@@ -29,7 +29,15 @@ from service.domain.source import Source
 from service.domain.status import ClaimStatus, SourceFacts, StatusVerdict, derive_status
 from service.domain.values import ChainRole, Period
 from service.history import Change, HistoryEntry, diff, entry, summarise
-from service.paging import keyset_page, window
+from service.paging import (
+    FIRST_PAGE,
+    Page,
+    PageRequest,
+    keyset_page,
+    page_in_hand,
+    page_of,
+    window,
+)
 from service.views.cut import Cut
 from service.views.reads import ClaimOrder, ClaimQuery, IncomingLink, Place, Views
 from service.views.sources import sources_under
@@ -139,48 +147,12 @@ class ClaimFilter:
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a Relay connection: each item with its cursor; on an
-    empty page, the start and end cursors stay where the client asked."""
-
-    items: list[tuple[str, T]]
-    end_cursor: str | None
-    has_next: bool
-    position: int
-    start_cursor: str | None = None
-    has_previous: bool = False
-
-
-def page_of(
-    items: list[tuple[str, T]],
-    position: int,
-    *,
-    has_previous: bool,
-    has_next: bool,
-    after: str | None,
-    before: str | None,
-) -> Page[T]:
-    return Page(
-        items,
-        items[-1][0] if items else after,
-        has_next,
-        position,
-        start_cursor=items[0][0] if items else before,
-        has_previous=has_previous,
-    )
-
-
-@dataclass(frozen=True)
 class Statement:
     """A stance as seen from one source in its chain, with its claim's reading."""
 
     reading: ClaimReading
     stance: StanceState
     role: ChainRole
-
-
-DEFAULT_PAGE = 20
-"""Claims on a page when the client asks for neither ``first`` nor ``last``."""
 
 
 CLAIMS = "claims@"
@@ -401,10 +373,7 @@ class Reader:
         self,
         claim_filter: ClaimFilter,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageRequest = FIRST_PAGE,
         order: ClaimOrder = ClaimOrder.PROPOSED,
         descending: bool = False,
         basis: Basis = Basis(),
@@ -412,8 +381,7 @@ class Reader:
     ) -> Page[ClaimReading]:
         """Claims in an order (the order proposed by default); a cursor is a
         place in that order, so pages stay stable while claims are added or
-        change. ``first`` items after ``after``, or the ``last`` items before
-        ``before`` (Relay's two directions). Filters judge claims as they
+        change. Filters judge claims as they
         stand now, in the views' indexes; a search goes over every entry its
         words match, and a filtered list in another order than proposed sorts
         every claim it holds (each priced as all claims); then one reading
@@ -422,10 +390,7 @@ class Reader:
             return self._list_at(
                 claim_filter,
                 basis,
-                first=first,
-                after=after,
-                last=last,
-                before=before,
+                page=page,
                 order=order,
                 descending=descending,
                 charge=charge,
@@ -437,15 +402,15 @@ class Reader:
         if claim_filter != ClaimFilter() and order is not ClaimOrder.PROPOSED:
             charge(every)
         position = self._position()
-        size = DEFAULT_PAGE if first is None and last is None else first
+        after, before = page.after, page.before
         found = self.views.page(
             self._query(claim_filter),
             order=order,
             descending=descending,
             after=decode_claims_cursor(after, order) if after else None,
             before=decode_claims_cursor(before, order, "before") if before else None,
-            first=size if last is None else None,
-            last=last,
+            first=page.size if page.forward else None,
+            last=page.last,
         )
         charge(len(found.claims))
         readings = self._readings(
@@ -458,10 +423,9 @@ class Reader:
         return page_of(
             items,
             position,
+            page,
             has_previous=found.has_previous,
             has_next=found.has_next,
-            after=after,
-            before=before,
         )
 
     def _list_at(
@@ -469,10 +433,7 @@ class Reader:
         claim_filter: ClaimFilter,
         basis: Basis,
         *,
-        first: int | None,
-        after: str | None,
-        last: int | None,
-        before: str | None,
+        page: PageRequest,
         order: ClaimOrder,
         descending: bool,
         charge: Charge,
@@ -543,12 +504,12 @@ class Reader:
                     return
                 seq = rows[-1][0]
 
-        lower = _number_at(after, order, "after")
-        upper = _number_at(before, order, "before")
-        forward = last is None
+        lower = _number_at(page.after, order, "after")
+        upper = _number_at(page.before, order, "before")
+        forward = page.forward
         found, has_previous, has_next = keyset_page(
             walk,
-            size=_size(first, last),
+            size=page.size,
             forward=forward,
             start=_signed(lower if forward else upper, sign),
             stop=_signed(upper if forward else lower, sign),
@@ -558,12 +519,7 @@ class Reader:
             for place, reading in found
         ]
         return page_of(
-            items,
-            position,
-            has_previous=has_previous,
-            has_next=has_next,
-            after=after,
-            before=before,
+            items, position, page, has_previous=has_previous, has_next=has_next
         )
 
     @_pinned
@@ -628,39 +584,12 @@ class Reader:
         return self.views.sources_as_of(self._position()).get(str(source_id))
 
     @_pinned
-    def source_page(
-        self,
-        *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Page[Source]:
+    def source_page(self, page: PageRequest = FIRST_PAGE) -> Page[Source]:
         """Sources in the order they were registered, a page at a time: a
         cursor is the position a source was registered at, so pages stay
         put while sources are added or amended."""
         position = self._position()
-        registered = self.views.registered()
-        places = [place for place, _ in registered]
-        found = window(
-            places,
-            first=_size(first, last),
-            after=_number(after, SOURCES, "after"),
-            last=last,
-            before=_number(before, SOURCES, "before"),
-        )
-        items = [
-            (encode_cursor(SOURCES, (place,)), source)
-            for place, source in registered[found.start : found.stop]
-        ]
-        return page_of(
-            items,
-            position,
-            has_previous=found.has_previous,
-            has_next=found.has_next,
-            after=after,
-            before=before,
-        )
+        return page_in_hand(SOURCES, self.views.registered(), page, position)
 
     @_pinned
     def statements(
@@ -668,10 +597,7 @@ class Reader:
         source_id: UUID,
         basis: Basis = Basis(),
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageRequest = FIRST_PAGE,
         charge: Charge = free,
     ) -> Page[Statement]:
         """What a source said or passed on, in any position of a chain, at
@@ -682,9 +608,9 @@ class Reader:
         its items and knows whether more lie beyond."""
         charge(1)
         position = _reflected(self._position(), basis.cut())
-        forward = last is None
-        lower = _statement_place(after, "after")
-        upper = _statement_place(before, "before")
+        forward = page.forward
+        lower = _statement_place(page.after, "after")
+        upper = _statement_place(page.before, "before")
 
         def walk(
             start: StatementPlace | None, ahead: bool, inclusive: bool, hint: int
@@ -695,19 +621,14 @@ class Reader:
 
         found, has_previous, has_next = keyset_page(
             walk,
-            size=_size(first, last),
+            size=page.size,
             forward=forward,
             start=lower if forward else upper,
             stop=upper if forward else lower,
         )
         items = [(encode_cursor(STATEMENTS, place), st) for place, st in found]
         return page_of(
-            items,
-            position,
-            has_previous=has_previous,
-            has_next=has_next,
-            after=after,
-            before=before,
+            items, position, page, has_previous=has_previous, has_next=has_next
         )
 
     def _statement_walk(
@@ -769,8 +690,10 @@ class Reader:
         a version: at a past basis nothing after it is known)."""
         self._position()
         latest = self._latest(claim_id, up_to)
-        page = self.history_page(claim_id, latest, first=latest, charge=charge)
-        return [item for _, item in page.items]
+        whole = self.history_page(
+            claim_id, latest, page=PageRequest(first=latest), charge=charge
+        )
+        return [item for _, item in whole.items]
 
     @_pinned
     def history_page(
@@ -778,10 +701,7 @@ class Reader:
         claim_id: UUID,
         up_to: int | None = None,
         *,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageRequest = FIRST_PAGE,
         charge: Charge = free,
     ) -> Page[HistoryEntry]:
         """A page of a claim's events with what each changed: versions
@@ -794,10 +714,10 @@ class Reader:
         latest = self._latest(claim_id, up_to)
         found = window(
             range(1, latest + 1),
-            first=_size(first, last),
-            after=_number(after, HISTORY, "after"),
-            last=last,
-            before=_number(before, HISTORY, "before"),
+            first=page.size,
+            after=page.bound(HISTORY, "after"),
+            last=page.last,
+            before=page.bound(HISTORY, "before"),
         )
         low, high = found.start + 1, found.stop  # versions
         entries: list[tuple[str, HistoryEntry]] = []
@@ -820,10 +740,10 @@ class Reader:
         return page_of(
             entries,
             position,
+            page,
             has_previous=found.has_previous,
             has_next=found.has_next,
-            after=after,
-            before=before,
+            total=latest,
         )
 
     def _latest(self, claim_id: UUID, up_to: int | None) -> int:
@@ -879,20 +799,6 @@ HISTORY = "history"
 StatementPlace = tuple[int, int]
 """Where a statement sits in a source's list: its claim's seq (the order
 proposed) and the stance's place among the claim's stances (recorded order)."""
-
-
-def _size(first: int | None, last: int | None) -> int:
-    """The page's size: ``last`` for a backward page, else ``first``,
-    else the default page."""
-    size = last if last is not None else first
-    return DEFAULT_PAGE if size is None else size
-
-
-def _number(cursor: str | None, kind: str, field: str) -> int | None:
-    if cursor is None:
-        return None
-    (number,) = decode_numbers(cursor, kind, 1, field)
-    return number
 
 
 def _statement_place(cursor: str | None, field: str) -> StatementPlace | None:

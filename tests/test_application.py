@@ -34,6 +34,7 @@ from service.domain.ids import claim_id_for, source_id_for
 from service.domain.source import SourceChanges, SourceProfile
 from service.domain.status import ClaimStatus
 from service.domain.values import Period, SourceKind, StanceKind
+from service.paging import PageRequest
 from service.readings import Basis, ClaimFilter, Reader
 from tests.conftest import Store
 
@@ -256,16 +257,20 @@ def test_cursor_pages_stay_stable_while_claims_are_added(
 ) -> None:
     seed_order = [
         r.claim.id
-        for _, r in reader.list_claims(ClaimFilter(), first=100, after=None).items
+        for _, r in reader.list_claims(
+            ClaimFilter(), page=PageRequest(first=100, after=None)
+        ).items
     ]
-    first = reader.list_claims(ClaimFilter(), first=4, after=None)
+    first = reader.list_claims(ClaimFilter(), page=PageRequest(first=4, after=None))
     added = [
         seeded.propose_claim(
             ALICE, ProposeClaim(text=f"Added while paging {i}.")
         ).aggregate_id
         for i in range(3)
     ]
-    rest = reader.list_claims(ClaimFilter(), first=100, after=first.end_cursor)
+    rest = reader.list_claims(
+        ClaimFilter(), page=PageRequest(first=100, after=first.end_cursor)
+    )
     walked = [r.claim.id for _, r in first.items + rest.items]
     assert walked == seed_order + added
 

@@ -21,9 +21,10 @@ from service.domain.ids import claim_id_for
 from service.domain.source import Source
 from service.domain.status import ClaimStatus
 from service.domain.values import StanceKind
+from service.paging import PageRequest
 from service.readings import Basis, ClaimFilter, Reader
 from service.seeding import load_seeds
-from tests.fakes import gql
+from tests.fakes import gql, nodes
 
 ARTICLE = (Path(__file__).resolve().parent.parent / "seeds" / "article.txt").read_text()
 
@@ -75,7 +76,7 @@ def article(seeded: ClaimsLedger, reader: Reader) -> Reader:
 
 
 def test_the_article_yields_ten_claims_from_thirteen_sources(article: Reader) -> None:
-    page = article.list_claims(ClaimFilter(), first=100, after=None)
+    page = article.list_claims(ClaimFilter(), page=PageRequest(first=100, after=None))
     assert [r.claim.key for _, r in page.items] == list(CURRENT)
     assert len(article.sources()) == 13
 
@@ -168,8 +169,8 @@ def test_a_search_for_qaani_finds_who_attended_the_exercise(
         client,
         """{ claims(text: "Qaani") { totalCount edges { node {
              key text about
-             stances { kind quote chain { source { name } } }
-             links { kind toClaim { key } } } } } }""",
+             stances { edges { node { kind quote chain { source { name } } } } }
+             links { edges { node { kind toClaim { key } } } } } } } }""",
     )
     assert "errors" not in body, body["errors"]
     found = body["data"]["claims"]
@@ -179,7 +180,7 @@ def test_a_search_for_qaani_finds_who_attended_the_exercise(
     assert node["key"] == ATTENDANCE
     assert "Esmail Qaani" in node["text"]
     assert "Esmail Qaani" in node["about"]
-    (stance,) = node["stances"]
+    (stance,) = nodes(node["stances"])
     assert stance["kind"] == "AFFIRMS"
     assert stance["quote"] in ARTICLE
     assert [hop["source"]["name"] for hop in stance["chain"]] == [
@@ -187,7 +188,7 @@ def test_a_search_for_qaani_finds_who_attended_the_exercise(
         "The Wall Street Journal",
         "Ukrainska Pravda",
     ]
-    assert node["links"] == [{"kind": "REFINES", "toClaim": {"key": TRAINING}}]
+    assert nodes(node["links"]) == [{"kind": "REFINES", "toClaim": {"key": TRAINING}}]
 
 
 def test_nothing_is_known_to_have_been_said_by_20_october(article: Reader) -> None:

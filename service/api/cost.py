@@ -12,8 +12,9 @@ claim, of one status or of one source is kept, and free); a claim read at a
 past version counts the events it replays after the snapshot before it (at
 most 99: fewer for the named claim's stream, or the longest stream, if
 shorter); a page of history, its own events; a
-list the document cannot size (stances, chains, links) counts the most such a
-list holds anywhere, so a claim with thousands of stances is not priced as an
+list the document cannot size (a chain's hops, affirming voices), and a page
+of a claim's stances or links, count the most such a list holds anywhere (at
+most the page), so a claim with thousands of stances is not priced as an
 average one. Fragments on an interface are priced for each type they may
 be, at the dearest. A document over the budget is refused with no data, no
 store call and, for a mutation, no write. During execution the request's
@@ -55,7 +56,8 @@ from service.api.context import Context, refuse, too_costly
 from service.api.ids import expect_id
 from service.domain.errors import DomainError
 from service.domain.ids import claim_id_for
-from service.readings import DEFAULT_PAGE, load_units, replay_units, scan_units
+from service.paging import DEFAULT_PAGE
+from service.readings import load_units, replay_units, scan_units
 from service.views.reads import Shape
 
 VersionOf = Callable[[UUID], int | None]
@@ -106,10 +108,15 @@ PRICED = frozenset(
 )
 
 
+IN_HAND = frozenset({"Claim.stances", "Claim.links", "Claim.linkedFrom"})
+"""Connections over lists a reading holds whole: a page reads nothing more,
+and holds the page's size or the most such a list holds, whichever is less."""
+
+
 def list_sizes(shape: Shape) -> dict[str, int]:
-    """The most items each list the document does not size may hold: a
-    claim's stances, links and affirming voices, a chain's hops. Other lists
-    count once; connections count the page they ask for."""
+    """The most items each list a claim holds may have: its stances, links
+    and affirming voices, a chain's hops. Other lists count once;
+    connections count the page they ask for."""
     return {
         "Claim.stances": shape.most_stances,
         "Status.independentAffirmingVoices": shape.most_stances,
@@ -283,7 +290,10 @@ def estimate(
             return of_set(field.selection_set, below_type, inner)
 
         if key not in PRICED:
-            return sizes.get(key, 1) * below(scope)
+            items = sizes.get(key, 1)
+            if key in IN_HAND:
+                items = min(items, page_size(field, definition))
+            return items * below(scope)
         if key == "Query.claim":
             inner = replace(named_claim(field), past=is_past(field, "asOf"))
             upto = basis_version(field, "asOf")

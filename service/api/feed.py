@@ -14,10 +14,11 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from service.api.connections import Position
 from service.api.context import Info
 from service.api.fanout import current_outlet
 from service.api.ids import expect_id, global_id
-from service.api.types import ClaimNode, Position
+from service.api.types import ClaimNode
 from service.domain.errors import ClaimNotFoundError, InvalidInputError
 from service.domain.limits import MAX_FILTER_ITEMS
 from service.feed.cloud import cloud_event_dict

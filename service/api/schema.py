@@ -23,7 +23,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from service.api.connections import PageInfo, check_window
+from service.api.connections import (
+    POSITION_SCALAR,
+    Connection,
+    PageInfo,
+    Position,
+    requested,
+)
 from service.api.context import Context, Info
 from service.api.cost import cost_estimate
 from service.api.errors import ErrorCodes, RequireOperationName, classify
@@ -55,11 +61,9 @@ from service.api.permissions import READ, WRITE
 from service.api.request_ids import OperationName
 from service.api.sharing import SharedEventExecution
 from service.api.types import (
-    POSITION_SCALAR,
     AsOf,
     ClaimNode,
     Node,
-    Position,
     SourceNode,
     read_claim,
     to_basis,
@@ -126,20 +130,6 @@ class ClaimConnection:
             self.basis,
             charge=info.context.charge,
         )
-
-
-@strawberry.type
-class SourceEdge:
-    cursor: str
-    node: SourceNode
-
-
-@strawberry.type
-class SourceConnection:
-    edges: list[SourceEdge]
-    page_info: PageInfo
-    position: Position
-    total_count: int = strawberry.field(description="How many sources there are.")
 
 
 @strawberry.type(description="What a write to a claim recorded.")
@@ -264,7 +254,7 @@ class Query:
             ),
         ] = None,
     ) -> ClaimConnection:
-        check_window(info, first, last)
+        page_request = requested(info, first, after, last, before)
         if include_affiliated and source_id is None:
             raise InvalidInputError(
                 "includeAffiliated needs a sourceId", field="includeAffiliated"
@@ -295,10 +285,7 @@ class Query:
         page = await info.context.read(
             reader.list_claims,
             claim_filter,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=page_request,
             order=order_by,
             descending=descending,
             basis=basis,
@@ -329,27 +316,13 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> SourceConnection:
-        check_window(info, first, last)
+    ) -> Connection[SourceNode]:
         reader = info.context.services.reader
         page = await info.context.read(
-            reader.source_page,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-            units=1,
+            reader.source_page, requested(info, first, after, last, before), units=1
         )
         known = reader.sources_as_of(page.position)
-        return SourceConnection(
-            edges=[
-                SourceEdge(cursor=cursor, node=SourceNode(source=s, known=known))
-                for cursor, s in page.items
-            ],
-            page_info=PageInfo.of(page),
-            position=Position(page.position),
-            total_count=len(known),
-        )
+        return Connection.of(page, lambda s: SourceNode(source=s, known=known))
 
     @strawberry.field(permission_classes=READ)
     async def source(

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import NewType, cast
+from typing import cast
 from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
 
-from service.api.connections import PageInfo, check_window
+from service.api.connections import Connection, PageInfo, Position, requested
 from service.api.context import Info
 from service.api.ids import expect_id, global_id
+from service.claim_lists import link_page, linked_from_page, stance_page
 from service.domain.claim import Link, ReportedBasis, StanceState
 from service.domain.errors import InvalidInputError
 from service.domain.source import Source as SourceAggregate
@@ -36,14 +37,6 @@ from service.history import Change, HistoryEntry
 from service.readings import Basis, ClaimReading
 from service.views.cut import Cut
 from service.views.reads import ClaimOrder
-
-Position = NewType("Position", int)
-POSITION_SCALAR = strawberry.scalar(
-    name="Position",
-    description="A global position in the event log; an integer beyond 32 bits.",
-    serialize=int,
-    parse_value=int,
-)
 
 # The domain's enums (and the views' orders) are the GraphQL enums,
 # registered once, by their own names.
@@ -157,15 +150,11 @@ class SourceNode(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> StatementConnection:
-        check_window(info, first, last)
         page = await info.context.read(
             info.context.services.reader.statements,
             self.source.id,
             self.basis,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=requested(info, first, after, last, before),
             charge=info.context.charge,
         )
         return StatementConnection(
@@ -502,38 +491,70 @@ class ClaimNode(Node):
             no_evidence=verdict.no_evidence,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="The claim's stances at its basis, in the order they were "
+        "recorded: of these kinds (all when null), retracted ones too unless "
+        "includeRetracted is false. The first after a cursor, or the last "
+        "before one (20 first when neither is given); totalCount counts "
+        "those the filters keep."
+    )
     def stances(
         self,
+        info: Info,
         kinds: list[StanceKind] | None = None,
         include_retracted: bool = True,
-    ) -> list[StanceNode]:
-        return [
-            StanceNode.of(s, self.reading)
-            for s in self.reading.stances
-            if (kinds is None or s.kind in kinds) and (include_retracted or s.in_force)
-        ]
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[StanceNode]:
+        page = stance_page(
+            self.reading,
+            requested(info, first, after, last, before),
+            kinds,
+            include_retracted,
+        )
+        return Connection.of(page, lambda s: StanceNode.of(s, self.reading))
 
     @strawberry.field(
         description="Links from this claim in force at its basis, to claims "
-        "recorded by then."
+        "recorded by then, in the order recorded: the first after a cursor, "
+        "or the last before one (20 first when neither is given)."
     )
-    def links(self) -> list[ClaimLink]:
+    def links(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ClaimLink]:
+        page = link_page(self.reading, requested(info, first, after, last, before))
         claim_id = self.reading.claim.id
-        return [
-            self._link(link, claim_id, UUID(link.target_id))
-            for link in self.reading.outgoing
-        ]
+        return Connection.of(
+            page, lambda link: self._link(link, claim_id, UUID(link.target_id))
+        )
 
     @strawberry.field(
         description="Links from other claims to this one, recorded by its basis "
-        "and not withdrawn by then."
+        "and not withdrawn by then, in the order recorded: the first after a "
+        "cursor, or the last before one (20 first when neither is given)."
     )
-    def linked_from(self) -> list[ClaimLink]:
-        return [
-            self._link(i.link, i.from_claim_id, self.reading.claim.id)
-            for i in self.reading.incoming
-        ]
+    def linked_from(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ClaimLink]:
+        page = linked_from_page(
+            self.reading, requested(info, first, after, last, before)
+        )
+        claim_id = self.reading.claim.id
+        return Connection.of(
+            page, lambda i: self._link(i.link, i.from_claim_id, claim_id)
+        )
 
     def _link(self, link: Link, source: UUID, target: UUID) -> ClaimLink:
         return ClaimLink(
@@ -571,15 +592,11 @@ class ClaimNode(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> HistoryConnection:
-        check_window(info, first, last)
         page = await info.context.read(
             info.context.services.reader.history_page,
             self.reading.claim.id,
             self.reading.claim.version,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            page=requested(info, first, after, last, before),
             charge=info.context.charge,
         )
         return HistoryConnection(

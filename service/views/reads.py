@@ -68,11 +68,13 @@ class Shape:
 
 @dataclass(frozen=True)
 class IncomingLink:
-    """A link pointing at a claim, with when it was recorded and withdrawn."""
+    """A link pointing at a claim, with when (and at which position of the
+    log) it was recorded, and when it was withdrawn."""
 
     from_claim_id: UUID
     link: Link
     linked_at: datetime
+    linked_position: int
     withdrawn_at: datetime | None = None
 
 
@@ -312,7 +314,8 @@ class Views:
         marks = ",".join("?" * len(wanted))
         query = (
             "SELECT l.target_claim, l.link_id, l.from_claim, l.kind, l.note, "  # noqa: S608 - only placeholders are interpolated
-            "l.linked_at, l.withdrawn_at FROM {view_links} l JOIN {view_claims} c "
+            "l.linked_at, l.linked_position, l.withdrawn_at "
+            "FROM {view_links} l JOIN {view_claims} c "
             f"ON c.claim_id = l.from_claim WHERE l.target_claim IN ({marks}) "
         )
         params: list[object] = list(wanted)
@@ -327,14 +330,15 @@ class Views:
             )
             params += [*at_link, *at_proposal, *after]
         with self._db.reading() as cursor:
-            rows = cursor.all(query + "ORDER BY l.linked_at, l.link_id", params)
+            rows = cursor.all(query + "ORDER BY l.linked_position", params)
         found: dict[UUID, list[IncomingLink]] = {}
-        for target, link_id, from_claim, kind, note, linked_at, withdrawn in rows:
+        for target, link_id, source, kind, note, at, position, withdrawn in rows:
             found.setdefault(UUID(target), []).append(
                 IncomingLink(
-                    UUID(from_claim),
+                    UUID(source),
                     Link(link_id, target, LinkKind(kind), note),
-                    datetime.fromisoformat(linked_at),
+                    datetime.fromisoformat(at),
+                    int(position),
                     datetime.fromisoformat(withdrawn) if withdrawn else None,
                 )
             )

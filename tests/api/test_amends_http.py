@@ -16,13 +16,14 @@ from tests.conftest import recorded_since
 from tests.fakes import EDITOR_KEY, READER_KEY, Server, error_codes, gql, nodes
 
 SOURCE_FIELDS = "version source { id name affiliation { name } }"
-CLAIM_FIELDS = """version stanceId claim { id status { value } stances {
+CLAIM_FIELDS = """version stanceId claim { id status { value } stances { edges { node {
     stanceId kind quote note document { title publisher published } independent inForce
-    reported { start } revised { start } chain { source { name } } } }"""
+    reported { start } revised { start } chain { source { name } } } } } }"""
 STANCE_READ = """query($id: ID!, $by: Date) { claim(id: $id) {
-    status { value } stances { kind quote revised { start } }
+    status { value } stances { edges { node { kind quote revised { start } } } }
     asOf(basis: {reportedBy: $by}) {
-        status { value } stances { kind quote reported { start } revised { start } }
+        status { value } stances
+          { edges { node { kind quote reported { start } revised { start } } } }
     }
     history(last: 1) { edges { node { type reason } } } } }"""
 FRESH = count()
@@ -107,11 +108,12 @@ def test_a_renamed_source_reads_renamed_wherever_it_is_cited(
     )
     body = gql(
         client,
-        """query($id: ID!) { claim(id: $id) { stances { chain { source { name } } } }
+        """query($id: ID!) { claim(id: $id) { stances
+          { edges { node { chain { source { name } } } } } }
         sources(first: 100) { edges { node { id name } } } }""",
         {"id": claim_id},
     )
-    (cited,) = body["data"]["claim"]["stances"]
+    (cited,) = nodes(body["data"]["claim"]["stances"])
     assert cited["chain"] == [{"source": {"name": "The Example Gazette"}}]
     names = {s["id"]: s["name"] for s in nodes(body["data"]["sources"])}
     assert names[outlet] == "The Example Gazette"
@@ -222,7 +224,7 @@ def test_amending_a_stance_rewrites_how_it_was_recorded(client: httpx.Client) ->
             "reason": "entered from the wrong paragraph",
         },
     )
-    (fixed,) = amended["claim"]["stances"]
+    (fixed,) = nodes(amended["claim"]["stances"])
     assert fixed == {
         "stanceId": recorded["stanceId"],
         "kind": "AFFIRMS",
@@ -243,7 +245,7 @@ def test_amending_a_stance_rewrites_how_it_was_recorded(client: httpx.Client) ->
         ],
     }
     read = gql(client, STANCE_READ, {"id": claim_id, "by": "2023-10-21"})["data"]
-    assert read["claim"]["asOf"]["stances"] == [
+    assert nodes(read["claim"]["asOf"]["stances"]) == [
         {
             "kind": "AFFIRMS",
             "quote": "It happened, twice.",
@@ -292,7 +294,7 @@ def test_correcting_a_stance_adds_a_revision_from_its_date(
             "reason": "the outlet's correction",
         },
     )
-    (now,) = corrected["claim"]["stances"]
+    (now,) = nodes(corrected["claim"]["stances"])
     assert (now["kind"], now["quote"]) == ("QUALIFIES", "It may have happened.")
     assert (now["reported"], now["revised"]) == (
         {"start": "2023-10-27"},
@@ -303,7 +305,7 @@ def test_correcting_a_stance_adds_a_revision_from_its_date(
     before = gql(client, STANCE_READ, {"id": claim_id, "by": "2023-11-01"})
     as_of = before["data"]["claim"]["asOf"]
     assert as_of["status"] == {"value": "SINGLE_SOURCE"}
-    assert as_of["stances"] == [
+    assert nodes(as_of["stances"]) == [
         {
             "kind": "AFFIRMS",
             "quote": "It happened.",

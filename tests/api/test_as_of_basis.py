@@ -38,9 +38,12 @@ READING = """
     version
     basis { recordedAt }
     status { value independentAffirmingVoices { name version } }
-    stances { kind chain { source { name version affiliation { name } } } }
-    links { kind toClaim { key version status { value } basis { recordedAt } } }
-    linkedFrom { kind fromClaim { key version links { kind } } }
+    stances { edges { node {
+      kind chain { source { name version affiliation { name } } } } } }
+    links { edges { node {
+      kind toClaim { key version status { value } basis { recordedAt } } } } }
+    linkedFrom { edges { node {
+      kind fromClaim { key version links { edges { node { kind } } } } } } }
 """
 
 
@@ -114,7 +117,7 @@ def affirm(client: httpx.Client, key: str, chain: list[str]) -> None:
 
 def incoming(reading: dict[str, Any] | None) -> set[tuple[str, str]]:
     assert reading is not None
-    return {(i["fromClaim"]["key"], i["kind"]) for i in reading["linkedFrom"]}
+    return {(i["fromClaim"]["key"], i["kind"]) for i in nodes(reading["linkedFrom"])}
 
 
 def test_links_recorded_after_a_basis_are_absent_at_it(client: httpx.Client) -> None:
@@ -130,11 +133,14 @@ def test_links_recorded_after_a_basis_are_absent_at_it(client: httpx.Client) -> 
     link(client, newcomer, BEIRUT, "REFINES")
     link(client, REGULAR, BEIRUT, "CORROBORATES")
     surprised = claim(client, SURPRISED)
-    (contradicts,) = data(
-        client,
-        """query($key: String!) { claim(key: $key) { links { linkId kind } } }""",
-        key=SURPRISED,
-    )["claim"]["links"]
+    (contradicts,) = nodes(
+        data(
+            client,
+            """query($key: String!) {
+              claim(key: $key) { links { edges { node { linkId kind } } } } }""",
+            key=SURPRISED,
+        )["claim"]["links"]
+    )
     data(
         client,
         WITHDRAW,
@@ -161,9 +167,9 @@ def test_links_recorded_after_a_basis_are_absent_at_it(client: httpx.Client) -> 
     # Withdrawn since, but in force then; the claim it comes from is read then.
     assert incoming(at_link_time) == {(SURPRISED, "CONTRADICTS")}
     assert at_link_time is not None
-    (source_then,) = at_link_time["linkedFrom"]
+    (source_then,) = nodes(at_link_time["linkedFrom"])
     assert source_then["fromClaim"]["version"] == linked["version"]
-    assert source_then["fromClaim"]["links"] == [{"kind": "CONTRADICTS"}]
+    assert nodes(source_then["fromClaim"]["links"]) == [{"kind": "CONTRADICTS"}]
 
 
 def test_the_claim_at_the_end_of_a_link_is_read_at_the_same_basis(
@@ -178,8 +184,12 @@ def test_the_claim_at_the_end_of_a_link_is_read_at_the_same_basis(
 
     assert now is not None
     assert then is not None
-    (now_target,) = [t["toClaim"] for t in now["links"] if t["kind"] == "REFINES"]
-    (then_target,) = [t["toClaim"] for t in then["links"] if t["kind"] == "REFINES"]
+    (now_target,) = [
+        t["toClaim"] for t in nodes(now["links"]) if t["kind"] == "REFINES"
+    ]
+    (then_target,) = [
+        t["toClaim"] for t in nodes(then["links"]) if t["kind"] == "REFINES"
+    ]
     assert now_target["key"] == then_target["key"] == DIRECT
     assert now_target["version"] == target_before["version"] + 1
     assert now_target["status"]["value"] == "CONTESTED"
@@ -223,7 +233,7 @@ def test_sources_renamed_and_reaffiliated_later_read_as_they_were(
     assert [v["name"] for v in now["status"]["independentAffirmingVoices"]] == [
         known["us-government"]["name"]
     ]
-    now_army = now["stances"][1]["chain"][0]["source"]
+    now_army = nodes(now["stances"])[1]["chain"][0]["source"]
     assert now_army["name"] == "Israel Defense Forces (renamed by a test)"
     assert now_army["affiliation"] == {"name": known["us-government"]["name"]}
 
@@ -232,7 +242,7 @@ def test_sources_renamed_and_reaffiliated_later_read_as_they_were(
         assert then["status"]["value"] == "CORROBORATED"
         voices = {v["name"] for v in then["status"]["independentAffirmingVoices"]}
         assert voices == {known["us-government"]["name"], army["name"]}
-        then_army = then["stances"][1]["chain"][0]["source"]
+        then_army = nodes(then["stances"])[1]["chain"][0]["source"]
         assert then_army == {
             "name": army["name"],
             "version": army["version"],
@@ -283,12 +293,12 @@ def test_a_source_reached_from_a_past_reading_says_what_it_had_said_then(
 ) -> None:
     """At Beirut's version 2 only its affirmation was recorded, and the later
     claims did not exist: the outlet's statements then say so."""
-    statements = """stances { chain { source { key
+    statements = """stances { edges { node { chain { source { key
         statements { edges { node { claim { key version } stance { kind } } } }
-    } } }"""
+    } } } } }"""
     reading = read_at(client, BEIRUT, {"version": 2}, statements)
     assert reading is not None
-    (affirmation,) = reading["stances"]
+    (affirmation,) = nodes(reading["stances"])
     outlet = affirmation["chain"][-1]["source"]
     assert outlet["key"] == "ukrainska-pravda"
     then = nodes(outlet["statements"])
@@ -360,8 +370,8 @@ def test_bases_nest_and_malformed_ones_are_refused(client: httpx.Client) -> None
     position = data(client, "{ position }")["position"]
     nested = f"""query($key: String!) {{ claim(key: $key) {{
         asOf(basis: {{position: {position}}}) {{ asOf(basis: {{version: 2}}) {{
-            version links {{ toClaim {{ key }} }}
-            linkedFrom {{ fromClaim {{ key }} }} }} }} }} }}"""
+            version links {{ edges {{ node {{ toClaim {{ key }} }} }} }}
+            linkedFrom {{ edges {{ node {{ fromClaim {{ key }} }} }} }} }} }} }} }}"""
     inner = data(client, nested, key=SURPRISED)["claim"]["asOf"]["asOf"]
     assert inner["version"] == 2
 

@@ -538,8 +538,8 @@ def test_a_subscription_over_the_read_budget_is_refused_before_it_runs(
     server: Server, client: httpx.Client
 ) -> None:
     claim = whole_log(client, filter={"types": ["Claim.Proposed"]})[0]["streamId"]
-    deep = """stances { chain { source { statements { edges { node {
-        claim { diff(fromVersion: 0, toVersion: 1) { path } } } } } } } }"""
+    deep = """stances { edges { node { source { statements { edges { node {
+        claim { diff(fromVersion: 0, toVersion: 1) { path } } } } } } } } }"""
     selection = " ".join(f"s{i}: claim {{ {deep} }}" for i in range(20))
     query = (
         "subscription Follow($id: ID!) "

@@ -25,7 +25,7 @@ RECORD_STANCE = """
 mutation($input: RecordStanceInput!) {
   recordStance(input: $input) {
     version position replayed stanceId
-    claim { status { value } stances { kind source { name } } }
+    claim { status { value } stances { edges { node { kind source { name } } } } }
   }
 }"""
 WHO_DISPUTES = """
@@ -33,9 +33,9 @@ query($key: String!) {
   claim(key: $key) {
     text
     status { value ruleVersion }
-    stances(kinds: [DISPUTES, DENIES, NO_EVIDENCE]) {
+    stances(kinds: [DISPUTES, DENIES, NO_EVIDENCE]) { edges { node {
       kind quote chain { role source { name anonymous descriptor } }
-    }
+    } } }
     asOf(basis: {reportedBy: "2023-10-20", reportedCertain: false}) {
       status { value }
     }
@@ -69,7 +69,7 @@ def test_the_served_api_lists_the_seed_claims(client: httpx.Client) -> None:
 
 def test_who_disputes_the_beirut_meeting_over_http(client: httpx.Client) -> None:
     claim = gql(client, WHO_DISPUTES, {"key": BEIRUT})["data"]["claim"]
-    (dispute,) = claim["stances"]
+    (dispute,) = nodes(claim["stances"])
     assert dispute["kind"] == "DISPUTES"
     assert [h["source"]["name"] for h in dispute["chain"]] == [
         "Senior US officials and others",
@@ -270,7 +270,7 @@ def test_a_reader_key_cannot_write(client: httpx.Client) -> None:
 def test_a_query_nested_50_levels_is_refused(client: httpx.Client) -> None:
     inner = "id"
     for _ in range(25):
-        inner = f"linkedFrom {{ fromClaim {{ {inner} }} }}"
+        inner = f"linkedFrom {{ edges {{ node {{ fromClaim {{ {inner} }} }} }} }}"
     response = client.post(
         "/graphql", json={"query": f'{{ claim(key: "{BEIRUT}") {{ {inner} }} }}'}
     )
@@ -783,8 +783,8 @@ def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
     body = gql(
         client,
         """query($id: ID!, $src: ID!) {
-        claim(id: $id) { about occurred { precision } links { kind }
-          stances { kind quote revised { start precision } }
+        claim(id: $id) { about occurred { precision } links { edges { node { kind } } }
+          stances { edges { node { kind quote revised { start precision } } } }
           history { edges { node { type reason } } } }
         source(id: $src) {
           statements { edges { node { role claim { id } stance { kind } } } } } }""",
@@ -800,14 +800,14 @@ def test_every_event_type_has_a_working_mutation(client: httpx.Client) -> None:
         "Claim.Linked",
         "Claim.LinkWithdrawn",
     ]
-    assert found["claim"]["stances"] == [
+    assert nodes(found["claim"]["stances"]) == [
         {
             "kind": "QUALIFIES",
             "quote": "They met, briefly.",
             "revised": {"start": "2023-12-01", "precision": "DAY"},
         }
     ]
-    assert (found["claim"]["about"], found["claim"]["links"]) == (["Talks"], [])
+    assert (found["claim"]["about"], nodes(found["claim"]["links"])) == (["Talks"], [])
     assert nodes(found["source"]["statements"]) == [
         {"role": "TELLER", "claim": {"id": claim}, "stance": {"kind": "QUALIFIES"}}
     ]

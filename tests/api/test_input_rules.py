@@ -22,7 +22,8 @@ REGISTER = """mutation($input: RegisterSourceInput!) {
 AMEND_SOURCE = """mutation($input: AmendSourceInput!) {
   amendSource(input: $input) { version source { name anonymous descriptor } } }"""
 RECORD = """mutation($input: RecordStanceInput!) {
-  recordStance(input: $input) { version stanceId claim { stances { quote } } } }"""
+  recordStance(input: $input) { version stanceId claim { stances
+    { edges { node { quote } } } } } }"""
 AMEND_STANCE = """mutation($input: AmendStanceInput!) {
   amendStance(input: $input) { version } }"""
 
@@ -183,7 +184,7 @@ def test_a_quote_may_span_lines_and_keep_a_persian_joiner(
         },
         EDITOR_KEY,
     )
-    stances = body["data"]["recordStance"]["claim"]["stances"]
+    stances = nodes(body["data"]["recordStance"]["claim"]["stances"])
     assert stances[-1]["quote"] == f"First line.\nSecond line: {persian}."
 
 

@@ -39,7 +39,8 @@ from tests.fakes import EDITOR_KEY, Server, error_codes, nodes, served_in_proces
 
 LIMIT = Settings().max_reads_per_request
 PAGE = """claims(first: 100) {
-    edges { node { key text status { value } stances { kind quote } } } }"""
+    edges { node { key text status { value } stances
+      { edges { node { kind quote } } } } } }"""
 THIRTY_PAGES = "{ " + " ".join(f"p{i}: {PAGE}" for i in range(30)) + " }"
 README_LIST = """{ claims(first: 20) {
     totalCount

@@ -21,7 +21,7 @@ from service.domain.source import SourceChanges, SourceProfile
 from service.domain.values import Period, SourceKind, StanceKind
 from service.seeding import load_seeds
 from tests.conftest import Store
-from tests.fakes import EDITOR_KEY, Server, gql
+from tests.fakes import EDITOR_KEY, Server, gql, nodes
 
 EDITOR = Actor("alice")
 STATUS = """query($key: String!) { claim(key: $key) {
@@ -115,10 +115,13 @@ def test_two_anonymous_voices_nobody_vouches_for_are_one_until_marked_independen
     client, _ = served
     claim = status(client, "unvouched-claim")
     assert claim["status"]["value"] == "SINGLE_SOURCE"
-    stances = gql(
-        client,
-        'query { claim(key: "unvouched-claim") { stances { stanceId } } }',
-    )["data"]["claim"]["stances"]
+    stances = nodes(
+        gql(
+            client,
+            'query { claim(key: "unvouched-claim") '
+            "{ stances { edges { node { stanceId } } } } }",
+        )["data"]["claim"]["stances"]
+    )
     amended = gql(
         client,
         """mutation($input: AmendStanceInput!) { amendStance(input: $input) {

@@ -26,7 +26,7 @@ from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.fakes import EDITOR_KEY, Server, gql
+from tests.fakes import EDITOR_KEY, Server, gql, nodes
 
 CLIENTS = Path(__file__).resolve().parent.parent / "clients"
 WAIT = 15.0  # seconds any one step may take before the test fails
@@ -160,7 +160,7 @@ CLAIM_CHANGED = """subscription Changed($id: ID!, $after: Position) {
   claimChanged(id: $id, after: $after) {
     position
     event { type version }
-    claim { version status { value } stances { kind } }
+    claim { version status { value } stances { edges { node { kind } } } }
   }
 }"""
 SOURCE = (
@@ -213,7 +213,7 @@ def test_gql_follows_a_claim_through_claim_changed(
     assert change["position"] == recorded["position"]
     assert change["event"] == {"type": "Claim.StanceRecorded", "version": 2}
     assert change["claim"]["version"] == recorded["version"] == 2
-    assert change["claim"]["stances"] == [{"kind": "AFFIRMS"}]
+    assert nodes(change["claim"]["stances"]) == [{"kind": "AFFIRMS"}]
     assert change["claim"]["status"] == {"value": "SINGLE_SOURCE"}
     now = gql(client, READ, {"id": claim_id})["data"]["claim"]
     assert now == {"version": 2, "status": {"value": "SINGLE_SOURCE"}}

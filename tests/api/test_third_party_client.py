@@ -22,7 +22,8 @@ def client_for(server: Server, key: str | None = None) -> Client:
 def test_gql_client_reads_with_a_fetched_schema(server: Server) -> None:
     with client_for(server) as session:
         query = """query Beirut($key: String!) { claim(key: $key) {
-            status { value } stances { kind chain { source { name } } } } }"""
+            status { value } stances
+              { edges { node { kind chain { source { name } } } } } } }"""
         result: dict[str, Any] = session.execute(
             GraphQLRequest(
                 query,

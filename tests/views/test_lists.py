@@ -13,6 +13,7 @@ from service.domain.claim import ClaimChanges
 from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for, source_id_for
 from service.domain.values import Period
+from service.paging import PageRequest
 from service.readings import ClaimFilter, Reader, decode_claims_cursor
 from service.views.reads import ClaimOrder
 
@@ -36,8 +37,7 @@ def walk(
         if backward:
             page = reader.list_claims(
                 claim_filter,
-                last=size,
-                before=cursor,
+                page=PageRequest(last=size, before=cursor),
                 order=order,
                 descending=descending,
             )
@@ -46,8 +46,7 @@ def walk(
         else:
             page = reader.list_claims(
                 claim_filter,
-                first=size,
-                after=cursor,
+                page=PageRequest(first=size, after=cursor),
                 order=order,
                 descending=descending,
             )
@@ -97,12 +96,16 @@ def test_the_last_changed_order_moves_a_claim_that_changes(
 def test_a_cursor_holds_its_place_while_claims_change(
     seeded: ClaimsLedger, article: Reader
 ) -> None:
-    page = article.list_claims(ClaimFilter(), first=2, order=ClaimOrder.LAST_CHANGED)
+    page = article.list_claims(
+        ClaimFilter(), page=PageRequest(first=2), order=ClaimOrder.LAST_CHANGED
+    )
     seen = [r.claim.key for _, r in page.items]
     assert seen[0] is not None
     amend_about(seeded, seen[0], ("Iran", "changed again"))
     rest = article.list_claims(
-        ClaimFilter(), first=100, after=page.end_cursor, order=ClaimOrder.LAST_CHANGED
+        ClaimFilter(),
+        page=PageRequest(first=100, after=page.end_cursor),
+        order=ClaimOrder.LAST_CHANGED,
     )
     keys = [r.claim.key for _, r in rest.items]
     assert seen[1] not in keys
@@ -110,7 +113,9 @@ def test_a_cursor_holds_its_place_while_claims_change(
 
 
 def test_the_occurred_order_sorts_by_when_it_happened(article: Reader) -> None:
-    page = article.list_claims(ClaimFilter(), first=100, order=ClaimOrder.OCCURRED)
+    page = article.list_claims(
+        ClaimFilter(), page=PageRequest(first=100), order=ClaimOrder.OCCURRED
+    )
     starts = [r.claim.occurred.start for _, r in page.items]
     known = [s for s in starts if s is not None]
     assert known == sorted(known)
@@ -118,10 +123,14 @@ def test_the_occurred_order_sorts_by_when_it_happened(article: Reader) -> None:
 
 
 def test_a_cursor_of_another_order_is_refused(article: Reader) -> None:
-    page = article.list_claims(ClaimFilter(), first=1, order=ClaimOrder.LAST_CHANGED)
+    page = article.list_claims(
+        ClaimFilter(), page=PageRequest(first=1), order=ClaimOrder.LAST_CHANGED
+    )
     assert page.end_cursor is not None
     with pytest.raises(InvalidInputError, match="LAST_CHANGED"):
-        article.list_claims(ClaimFilter(), first=1, after=page.end_cursor)
+        article.list_claims(
+            ClaimFilter(), page=PageRequest(first=1, after=page.end_cursor)
+        )
     with pytest.raises(InvalidInputError, match="malformed"):
         decode_claims_cursor("bm9wZQ==", ClaimOrder.PROPOSED)
 
@@ -142,11 +151,14 @@ def test_a_source_with_its_affiliates_is_one_filter(article: Reader) -> None:
 def test_date_ranges_hold_the_claims_whose_periods_may_overlap(
     article: Reader,
 ) -> None:
-    everything = article.list_claims(ClaimFilter(), first=100).items
+    everything = article.list_claims(ClaimFilter(), page=PageRequest(first=100)).items
     october = ClaimFilter(
         occurred_from=date(2023, 10, 7), occurred_to=date(2023, 10, 7)
     )
-    held = {r.claim.key for _, r in article.list_claims(october, first=100).items}
+    held = {
+        r.claim.key
+        for _, r in article.list_claims(october, page=PageRequest(first=100)).items
+    }
     for _, reading in everything:
         period: Period = reading.claim.occurred
         overlaps = (period.end is None or period.end >= date(2023, 10, 7)) and (

@@ -28,7 +28,8 @@ from service.domain.source import SourceChanges, SourceProfile
 from service.domain.status import ClaimStatus
 from service.domain.values import LinkKind, Period, SourceKind, StanceKind
 from service.history import summarise
-from service.readings import Basis, ClaimFilter, ClaimReading, Page, Reader
+from service.paging import Page, PageRequest
+from service.readings import Basis, ClaimFilter, ClaimReading, Reader
 from service.seeding import load_seeds
 from service.settings import Settings
 from service.views.reads import ClaimOrder, Views
@@ -89,7 +90,7 @@ def test_a_position_answers_the_same_again_after_more_writes(
     beirut = claim_id_for(BEIRUT)
     now = article.claim(beirut)
     assert now is not None
-    page = article.list_claims(EVERY_CLAIM, first=100)
+    page = article.list_claims(EVERY_CLAIM, page=PageRequest(first=100))
     position = page.position
     assert now.position == position
 
@@ -111,14 +112,16 @@ def test_a_position_answers_the_same_again_after_more_writes(
     assert picture(again) == picture(now)
     assert again.position == position
     assert again.basis.position == position
-    at = article.list_claims(EVERY_CLAIM, first=100, basis=Basis(position=position))
+    at = article.list_claims(
+        EVERY_CLAIM, page=PageRequest(first=100), basis=Basis(position=position)
+    )
     assert listed(at) == listed(page)
     assert [picture(r) for _, r in at.items] == [picture(r) for _, r in page.items]
     assert at.position == position
     assert article.count_claims(EVERY_CLAIM, Basis(position=position)) == len(
         page.items
     )
-    later = article.list_claims(EVERY_CLAIM, first=100)
+    later = article.list_claims(EVERY_CLAIM, page=PageRequest(first=100))
     assert "newcomer" in [key for key, _ in listed(later)]
 
 
@@ -138,7 +141,9 @@ def test_a_filter_at_a_basis_judges_the_claim_as_it_stood(
     assert now.verdict.status != then.verdict.status
 
     def keys(status: ClaimStatus, basis: Basis = NOW) -> list[str | None]:
-        found = article.list_claims(ClaimFilter(status=status), first=100, basis=basis)
+        found = article.list_claims(
+            ClaimFilter(status=status), page=PageRequest(first=100), basis=basis
+        )
         return [r.claim.key for _, r in found.items]
 
     at = Basis(position=position)
@@ -149,8 +154,10 @@ def test_a_filter_at_a_basis_judges_the_claim_as_it_stood(
 
     # cited by the Pentagon's spokesman only after the position
     by_ryder = ClaimFilter(source_id=source_id_for("patrick-ryder"))
-    now_keys = article.list_claims(by_ryder, first=100).items
-    then_keys = article.list_claims(by_ryder, first=100, basis=at).items
+    now_keys = article.list_claims(by_ryder, page=PageRequest(first=100)).items
+    then_keys = article.list_claims(
+        by_ryder, page=PageRequest(first=100), basis=at
+    ).items
     assert "turned" in [r.claim.key for _, r in now_keys]
     assert "turned" not in [r.claim.key for _, r in then_keys]
 
@@ -158,11 +165,16 @@ def test_a_filter_at_a_basis_judges_the_claim_as_it_stood(
 def test_a_list_at_a_recorded_time_holds_the_claims_proposed_by_then(
     seeded: ClaimsLedger, article: Reader
 ) -> None:
-    seeds = [r.claim.key for _, r in article.list_claims(EVERY_CLAIM, first=100).items]
-    last_seed = article.list_claims(EVERY_CLAIM, last=1).items[0][1].claim
+    seeds = [
+        r.claim.key
+        for _, r in article.list_claims(EVERY_CLAIM, page=PageRequest(first=100)).items
+    ]
+    last_seed = (
+        article.list_claims(EVERY_CLAIM, page=PageRequest(last=1)).items[0][1].claim
+    )
     propose(seeded, "Recorded after the seeds.", "after-the-seeds")
     at = Basis(recorded_at=last_seed.created_on)
-    then = article.list_claims(EVERY_CLAIM, first=100, basis=at)
+    then = article.list_claims(EVERY_CLAIM, page=PageRequest(first=100), basis=at)
     assert [r.claim.key for _, r in then.items] == seeds
     assert all(r.basis.recorded_at == last_seed.created_on for _, r in then.items)
     assert article.count_claims(EVERY_CLAIM, at) == len(seeds)
@@ -171,10 +183,12 @@ def test_a_list_at_a_recorded_time_holds_the_claims_proposed_by_then(
 def test_pages_at_a_basis_walk_either_way(
     seeded: ClaimsLedger, article: Reader
 ) -> None:
-    position = article.list_claims(EVERY_CLAIM, first=0).position
+    position = article.list_claims(EVERY_CLAIM, page=PageRequest(first=0)).position
     propose(seeded, "Not there yet.", "not-there-yet")
     at = Basis(position=position)
-    everything = listed(article.list_claims(EVERY_CLAIM, first=100, basis=at))
+    everything = listed(
+        article.list_claims(EVERY_CLAIM, page=PageRequest(first=100), basis=at)
+    )
     for descending in (False, True):
         expected = everything[::-1] if descending else everything
         for backward in (False, True):
@@ -184,8 +198,7 @@ def test_pages_at_a_basis_walk_either_way(
                 if backward:
                     page = article.list_claims(
                         EVERY_CLAIM,
-                        last=3,
-                        before=cursor,
+                        page=PageRequest(last=3, before=cursor),
                         descending=descending,
                         basis=at,
                     )
@@ -194,8 +207,7 @@ def test_pages_at_a_basis_walk_either_way(
                 else:
                     page = article.list_claims(
                         EVERY_CLAIM,
-                        first=3,
-                        after=cursor,
+                        page=PageRequest(first=3, after=cursor),
                         descending=descending,
                         basis=at,
                     )
@@ -207,7 +219,9 @@ def test_pages_at_a_basis_walk_either_way(
 
 
 def test_what_a_list_at_a_basis_cannot_do_is_refused(article: Reader) -> None:
-    at = Basis(position=article.list_claims(EVERY_CLAIM, first=0).position)
+    at = Basis(
+        position=article.list_claims(EVERY_CLAIM, page=PageRequest(first=0)).position
+    )
     refusals: list[tuple[dict[str, Any], str]] = [
         ({"claim_filter": ClaimFilter(text="beirut")}, "text"),
         ({"order": ClaimOrder.OCCURRED}, "orderBy"),
@@ -217,7 +231,9 @@ def test_what_a_list_at_a_basis_cannot_do_is_refused(article: Reader) -> None:
         call: dict[str, Any] = {"claim_filter": EVERY_CLAIM, "basis": at}
         call.update(arguments)
         with pytest.raises(InvalidInputError) as refused:
-            article.list_claims(call.pop("claim_filter"), first=5, **call)
+            article.list_claims(
+                call.pop("claim_filter"), page=PageRequest(first=5), **call
+            )
         assert refused.value.details["field"] == field
     with pytest.raises(InvalidInputError) as refused:
         article.count_claims(ClaimFilter(status=ClaimStatus.CONTESTED), at)
@@ -287,10 +303,10 @@ def test_a_stance_corrected_twice_is_found_by_its_middle_correction_at_a_basis(
             ),
         )
     middle = ClaimFilter(reported_from=date(2023, 11, 7), reported_to=date(2023, 11, 7))
-    position = article.list_claims(EVERY_CLAIM, first=0).position
+    position = article.list_claims(EVERY_CLAIM, page=PageRequest(first=0)).position
 
     def keys(basis: Basis) -> list[str | None]:
-        found = article.list_claims(middle, first=100, basis=basis)
+        found = article.list_claims(middle, page=PageRequest(first=100), basis=basis)
         return [r.claim.key for _, r in found.items]
 
     assert "twice" in keys(NOW)
@@ -300,7 +316,7 @@ def test_a_stance_corrected_twice_is_found_by_its_middle_correction_at_a_basis(
 def test_following_a_page_s_flag_stops_at_the_other_cursor(article: Reader) -> None:
     """With both cursors, hasNextPage (first) and hasPreviousPage (last) say
     what lies between them: a client following them stops there."""
-    every = article.list_claims(EVERY_CLAIM, first=100)
+    every = article.list_claims(EVERY_CLAIM, page=PageRequest(first=100))
     cursors = [cursor for cursor, _ in every.items]
     low, high = cursors[1], cursors[6]
     between = [r.claim.key for _, r in every.items[2:6]]
@@ -310,7 +326,9 @@ def test_following_a_page_s_flag_stops_at_the_other_cursor(article: Reader) -> N
         cursor: str | None = low
         for _ in range(20):
             page = article.list_claims(
-                EVERY_CLAIM, first=3, after=cursor, before=high, basis=basis
+                EVERY_CLAIM,
+                page=PageRequest(first=3, after=cursor, before=high),
+                basis=basis,
             )
             found += [r.claim.key for _, r in page.items]
             if not page.has_next:
@@ -321,7 +339,9 @@ def test_following_a_page_s_flag_stops_at_the_other_cursor(article: Reader) -> N
         cursor = high
         for _ in range(20):
             page = article.list_claims(
-                EVERY_CLAIM, last=3, before=cursor, after=low, basis=basis
+                EVERY_CLAIM,
+                page=PageRequest(last=3, before=cursor, after=low),
+                basis=basis,
             )
             back = [r.claim.key for _, r in page.items] + back
             if not page.has_previous:

@@ -18,14 +18,15 @@ from service.domain.errors import InvalidInputError
 from service.domain.ids import claim_id_for, source_id_for
 from service.domain.source import SourceProfile
 from service.domain.values import Period, SourceKind, StanceKind
-from service.readings import Basis, ClaimFilter, Page, Reader
+from service.paging import Page, PageRequest
+from service.readings import Basis, ClaimFilter, Reader
 from tests.test_snapshots import EVENTS, long_claim
 
 EDITOR = Actor("editor")
 OUTLET = "ukrainska-pravda"  # passed on nearly every stance of the article
 BEIRUT = "quds-force-approved-attack-at-beirut-meeting"
 
-Pager = Callable[..., Page[Any]]
+Pager = Callable[[PageRequest], Page[Any]]
 
 
 def walk(pager: Pager, size: int, *, backward: bool = False) -> list[Any]:
@@ -34,11 +35,11 @@ def walk(pager: Pager, size: int, *, backward: bool = False) -> list[Any]:
     cursor: str | None = None
     for _ in range(10_000):
         if backward:
-            page = pager(last=size, before=cursor)
+            page = pager(PageRequest(last=size, before=cursor))
             found = [item for _, item in page.items] + found
             more, cursor = page.has_previous, page.start_cursor
         else:
-            page = pager(first=size, after=cursor)
+            page = pager(PageRequest(first=size, after=cursor))
             found += [item for _, item in page.items]
             more, cursor = page.has_next, page.end_cursor
         if not more:
@@ -47,7 +48,7 @@ def walk(pager: Pager, size: int, *, backward: bool = False) -> list[Any]:
 
 
 def whole(pager: Pager) -> list[Any]:
-    page = pager(first=10_000)
+    page = pager(PageRequest(first=10_000))
     assert not page.has_next
     assert not page.has_previous
     return [item for _, item in page.items]
@@ -72,12 +73,12 @@ def test_sources_page_in_the_order_registered(
         assert walk(article.source_page, size) == everything
         assert walk(article.source_page, size, backward=True) == everything
 
-    first = article.source_page(first=5)
+    first = article.source_page(page=PageRequest(first=5))
     registered = seeded.register_source(
         EDITOR,
         RegisterSource(SourceProfile(name="A late outlet", kind=SourceKind.OUTLET)),
     )
-    rest = article.source_page(first=100, after=first.end_cursor)
+    rest = article.source_page(page=PageRequest(first=100, after=first.end_cursor))
     ids = [s.id for _, s in rest.items]
     assert [s.id for _, s in first.items] + ids == [
         s.id for s in whole(article.source_page)
@@ -90,14 +91,16 @@ def test_a_source_s_statements_page_either_way_and_match_its_chains(
 ) -> None:
     outlet = source_id_for(OUTLET)
 
-    def pager(**window: Any) -> Page[Any]:
-        return article.statements(outlet, **window)
+    def pager(page: PageRequest) -> Page[Any]:
+        return article.statements(outlet, page=page)
 
     everything = statement_keys(whole(pager))
     # every stance naming the outlet, claim by claim in the order proposed
     expected = [
         (claim.key, stance.stance_id)
-        for _, reading in article.list_claims(ClaimFilter(), first=100).items
+        for _, reading in article.list_claims(
+            ClaimFilter(), page=PageRequest(first=100)
+        ).items
         for claim in [reading.claim]
         for stance in claim.stances_at()
         if str(outlet) in stance.chain
@@ -113,7 +116,7 @@ def test_a_statement_recorded_behind_the_cursor_does_not_shift_the_pages(
     seeded: ClaimsLedger, article: Reader
 ) -> None:
     outlet = source_id_for(OUTLET)
-    first = article.statements(outlet, first=3)
+    first = article.statements(outlet, page=PageRequest(first=3))
     seen = statement_keys([s for _, s in first.items])
     earliest = first.items[0][1].reading.claim
     recorded = seeded.record_stance(
@@ -131,12 +134,12 @@ def test_a_statement_recorded_behind_the_cursor_does_not_shift_the_pages(
         [
             s
             for _, s in article.statements(
-                outlet, first=100, after=first.end_cursor
+                outlet, page=PageRequest(first=100, after=first.end_cursor)
             ).items
         ]
     )
     assert not set(seen) & set(rest)
-    now = statement_keys(whole(lambda **w: article.statements(outlet, **w)))
+    now = statement_keys(whole(lambda page: article.statements(outlet, page=page)))
     assert str(recorded.created_id) in {stance for _, stance in now}
     # behind the cursor: the next pages neither repeat nor show it
     assert seen + rest == [s for s in now if s[1] != str(recorded.created_id)]
@@ -151,12 +154,12 @@ def test_statements_at_a_past_basis_page_as_they_stood(
     beirut = seeded.get_claim(claim_id_for(BEIRUT), 2)
     basis = Basis(recorded_at=beirut.modified_on)
 
-    def pager(**window: Any) -> Page[Any]:
-        return article.statements(outlet, basis, **window)
+    def pager(page: PageRequest) -> Page[Any]:
+        return article.statements(outlet, basis, page=page)
 
     then = whole(pager)
     assert all(s.reading.claim.modified_on <= beirut.modified_on for s in then)
-    assert len(then) < len(whole(lambda **w: article.statements(outlet, **w)))
+    assert len(then) < len(whole(lambda page: article.statements(outlet, page=page)))
     keys = statement_keys(then)
     assert statement_keys(walk(pager, 1)) == keys
     assert statement_keys(walk(pager, 2, backward=True)) == keys
@@ -167,8 +170,8 @@ def test_a_long_history_pages_across_its_snapshots(
 ) -> None:
     claim_id = long_claim(ledger)
 
-    def pager(**window: Any) -> Page[Any]:
-        return reader.history_page(claim_id, **window)
+    def pager(page: PageRequest) -> Page[Any]:
+        return reader.history_page(claim_id, page=page)
 
     everything = reader.history(claim_id)
     assert [e.version for e in everything] == list(range(1, EVENTS + 1))
@@ -176,15 +179,15 @@ def test_a_long_history_pages_across_its_snapshots(
         assert walk(pager, size) == everything
         assert walk(pager, size, backward=True) == everything
     # a page that starts past a snapshot says what its first event changed
-    at_150 = reader.history_page(claim_id, first=150).end_cursor
-    after = reader.history_page(claim_id, first=1, after=at_150)
+    at_150 = reader.history_page(claim_id, page=PageRequest(first=150)).end_cursor
+    after = reader.history_page(claim_id, page=PageRequest(first=1, after=at_150))
     (entry,) = [e for _, e in after.items]
     assert entry.version == 151
     assert [(c.path, c.before, c.after) for c in entry.changes] == [
         ("text", "Wording 150", "Wording 151")
     ]
     # up to a version: nothing later is known
-    upto = reader.history_page(claim_id, 120, last=5)
+    upto = reader.history_page(claim_id, 120, page=PageRequest(last=5))
     assert [e.version for _, e in upto.items] == [116, 117, 118, 119, 120]
     assert not upto.has_next
     assert upto.has_previous
@@ -193,15 +196,19 @@ def test_a_long_history_pages_across_its_snapshots(
 def test_a_cursor_of_one_list_is_refused_by_another(
     article: Reader,
 ) -> None:
-    sources = article.source_page(first=1)
-    history = article.history_page(claim_id_for(BEIRUT), first=1)
-    statements = article.statements(source_id_for(OUTLET), first=1)
+    sources = article.source_page(page=PageRequest(first=1))
+    history = article.history_page(claim_id_for(BEIRUT), page=PageRequest(first=1))
+    statements = article.statements(source_id_for(OUTLET), page=PageRequest(first=1))
     assert sources.end_cursor
     assert history.end_cursor
     assert statements.end_cursor
     with pytest.raises(InvalidInputError, match="malformed cursor"):
-        article.history_page(claim_id_for(BEIRUT), first=1, after=sources.end_cursor)
+        article.history_page(
+            claim_id_for(BEIRUT), page=PageRequest(first=1, after=sources.end_cursor)
+        )
     with pytest.raises(InvalidInputError, match="malformed cursor"):
-        article.source_page(first=1, before=statements.end_cursor)
+        article.source_page(page=PageRequest(first=1, before=statements.end_cursor))
     with pytest.raises(InvalidInputError, match="malformed cursor"):
-        article.statements(source_id_for(OUTLET), first=1, after=history.end_cursor)
+        article.statements(
+            source_id_for(OUTLET), page=PageRequest(first=1, after=history.end_cursor)
+        )

@@ -32,6 +32,7 @@ from service.domain.ids import source_id_for
 from service.domain.source import SourceChanges, SourceProfile
 from service.domain.status import ClaimStatus
 from service.domain.values import Period, SourceKind, StanceKind
+from service.paging import PageRequest
 from service.readings import ClaimFilter, ClaimReading, Reader
 from service.views.reads import ClaimQuery, Views
 from tests.conftest import Store, postgres_schema, write_corpus
@@ -131,7 +132,9 @@ def test_kept_counts_equal_what_the_lists_hold(store: Store) -> None:
         readings: list[ClaimReading] = []
         cursor: str | None = None
         while True:
-            page = reader.list_claims(ClaimFilter(), first=100, after=cursor)
+            page = reader.list_claims(
+                ClaimFilter(), page=PageRequest(first=100, after=cursor)
+            )
             readings += [r for _, r in page.items]
             if not page.has_next:
                 break

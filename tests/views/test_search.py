@@ -8,11 +8,12 @@ import pytest
 from service.application import ClaimsLedger
 from service.domain.ids import source_id_for
 from service.domain.status import ClaimStatus
+from service.paging import PageRequest
 from service.readings import ClaimFilter, Reader
 
 
 def keys(reader: Reader, claim_filter: ClaimFilter) -> set[str | None]:
-    page = reader.list_claims(claim_filter, first=100)
+    page = reader.list_claims(claim_filter, page=PageRequest(first=100))
     return {reading.claim.key for _, reading in page.items}
 
 
@@ -67,7 +68,7 @@ def test_filters_combine_and_count(article: Reader) -> None:
 
 
 def test_an_entity_filter_ignores_case(article: Reader) -> None:
-    page = article.list_claims(ClaimFilter(), first=1)
+    page = article.list_claims(ClaimFilter(), page=PageRequest(first=1))
     entity = page.items[0][1].claim.about[0]
     upper = keys(article, ClaimFilter(entity=entity.upper()))
     assert page.items[0][1].claim.key in upper
