@@ -3,7 +3,9 @@ settings, and starts and stops what runs beside requests.
 
 One follower of the log (service.feed.hub) brings the views up as the log
 grows; readers read them where they are, and a write waits for them to reach
-the write's position before answering (service.api.context.Context.reads_reach)."""
+the write's position before answering (service.api.context.Context.reads_reach).
+The audit tree follows on a task of its own, woken by the same follower, and
+signs checkpoints of the log (service.audit)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 
 from service.application import ClaimsLedger
 from service.application.group_commit import GroupCommit
+from service.audit.follower import AuditFollower
+from service.audit.keys import load_or_create
+from service.audit.tree import AuditTree
 from service.feed.hub import LogHub
 from service.feed.log_reader import LogReader
 from service.feed.progress import Progress
@@ -34,6 +39,7 @@ class Services:
     hub: LogHub
     writes: GroupCommit
     reads: Progress  # the position the views, which readers read, reflect
+    audit: AuditFollower
     listener: PostgresListener | None = None
     seeded: SeedReport | None = None  # what loading the seeds at start recorded
 
@@ -52,14 +58,25 @@ def assemble(
     views = Views(ledger)
     reads = Progress(views.catch_up())
     log = LogReader(ledger)
+    tree = AuditTree(views.database)
+    tree.create()
+    audit = AuditFollower(
+        tree,
+        load_or_create(settings.audit_key_path(), settings.audit_origin),
+        settings.audit_origin,
+        settings.checkpoint_interval,
+    )
 
     async def advance_views(position: int) -> None:  # noqa: ARG001 - reads its own
         reads.advance(await asyncio.to_thread(views.catch_up))
 
+    async def wake_audit(position: int) -> None:  # noqa: ARG001 - reads its own
+        audit.wake()
+
     hub = LogHub(
         log,
         poll_interval=settings.feed_poll_interval,
-        on_advance=(advance_views,),
+        on_advance=(advance_views, wake_audit),
     )
     ledger.on_commit.append(lambda _position: hub.bell.ring())
     recorder = ledger.recorder
@@ -71,13 +88,24 @@ def assemble(
     reader = Reader(ledger, views, followed=True)
     writes = GroupCommit(ledger)
     return Services(
-        settings, ledger, views, reader, log, hub, writes, reads, listener, seeded
+        settings,
+        ledger,
+        views,
+        reader,
+        log,
+        hub,
+        writes,
+        reads,
+        audit,
+        listener,
+        seeded,
     )
 
 
 async def start(services: Services) -> None:
     """Start following the log (from the running event loop)."""
     await services.hub.start()
+    await services.audit.start()
     if services.listener is not None:
         services.listener.start()
 
@@ -85,6 +113,7 @@ async def start(services: Services) -> None:
 async def stop(services: Services) -> None:
     if services.listener is not None:
         await asyncio.to_thread(services.listener.stop)
+    await services.audit.stop()
     await services.hub.stop()
 
 

@@ -11,13 +11,17 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from service import settings as settings_module
 from service.api.request_ids import configure_logging
+
+if TYPE_CHECKING:
+    from service.audit.notes import Signer, Verifier
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
@@ -94,6 +98,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", help="SQLite file (default: $CLAIMS_DB or claims.sqlite)"
     )
 
+    verify = commands.add_parser(
+        "verify",
+        help="check the log against its audit tree and signed checkpoints",
+        description="Recompute every event's leaf from the stored rows and "
+        "compare it with the audit tree, then the tree with every signed "
+        "checkpoint (the stored ones and any kept elsewhere). Exits 1 naming "
+        "the first position whose event was altered, removed, inserted or "
+        "moved. Opens the store read-only; a progress bar on a terminal.",
+    )
+    verify.add_argument(
+        "--db", help="SQLite file (default: $CLAIMS_DB or claims.sqlite)"
+    )
+    verify.add_argument(
+        "--key",
+        metavar="VKEY",
+        help="the log's public key as published (name+id+key, as GET "
+        "/audit/key gives it); default: the public half of the configured "
+        "audit key file",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a signed checkpoint kept elsewhere (as GET /audit/checkpoint "
+        "gave it), checked too (repeatable)",
+    )
+
     export = commands.add_parser("export-schema", help="write schema/ from the code")
     export.add_argument("--check", action="store_true", help="fail if schema/ is stale")
     return parser
@@ -144,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             return _events(args)
         if args.command == "rebuild-views":
             return _rebuild_views(args)
+        if args.command == "verify":
+            return _verify(args)
         return _export(args)
     except settings_module.SettingsError as error:
         print(f"claims-ledger: {error}", file=sys.stderr)  # noqa: T201
@@ -217,6 +252,85 @@ def _rebuild_views(args: argparse.Namespace) -> int:
         f"in {took:.1f} s ({rate:,.0f} events/s)"
     )
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from eventsourcing.persistence import PersistenceError
+    from tqdm import tqdm
+
+    from service.application import ClaimsLedger
+    from service.audit.keys import load_or_create
+    from service.audit.notes import NoteError, Verifier
+    from service.audit.tree import AuditTree
+    from service.audit.verify import verify
+    from service.views.database import ViewDatabase
+
+    settings = _settings(args, load_seeds=False)
+    try:
+        verifier = (
+            Verifier.parse(args.key)
+            if args.key
+            else _configured_key(settings, load_or_create)
+        )
+        kept = [path.read_text() for path in args.checkpoint]
+    except (NoteError, OSError) as error:
+        print(f"claims-ledger verify: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    ledger = ClaimsLedger(env=_reader_env(settings))
+    database = ViewDatabase(ledger.recorder, ledger.factory)
+    try:
+        total = ledger.recorder.max_notification_id() or 0
+        started = time.perf_counter()
+        with tqdm(total=total, unit="ev", disable=None, smoothing=0.1) as bar:
+            report = verify(
+                database,
+                AuditTree(database),
+                verifier,
+                settings.audit_origin,
+                kept,
+                progress=bar.update,
+            )
+        took = time.perf_counter() - started
+    except PersistenceError as error:
+        print(  # noqa: T201
+            f"claims-ledger verify: no audit tree to check ({error}); start "
+            "the service on this store once to build it",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        database.close()
+        ledger.close()
+    rate = report.events / took if took else 0.0
+    print(  # noqa: T201
+        f"read {report.events} events in {took:.1f} s ({rate:,.0f} events/s); "
+        f"{report.leaves} matched the tree's leaves; {report.checkpoints} "
+        "signed checkpoints recomputed"
+    )
+    if report.events > report.leaves and report.ok:
+        print(  # noqa: T201
+            f"{report.events - report.leaves} events recorded after the tree's "
+            "last leaf are not in it yet"
+        )
+    for finding in report.findings:
+        print(f"FAILED {finding}", file=sys.stderr)  # noqa: T201
+    return 0 if report.ok else 1
+
+
+def _configured_key(
+    settings: settings_module.Settings,
+    load: Callable[[Path | None, str], Signer],
+) -> Verifier:
+    """The public half of the configured audit key (never made here)."""
+    path = settings.audit_key_path()
+    if path is None or not path.exists():
+        msg = (
+            f"no audit key at {path}: give the log's public key with --key"
+            if path
+            else "an in-memory store has no audit key"
+        )
+        raise OSError(msg)
+    return load(path, settings.audit_origin).verifier
 
 
 @contextlib.contextmanager

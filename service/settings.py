@@ -45,7 +45,13 @@ ENV_VARS = (
     "CLAIMS_LIVE_BACKLOG",
     "CLAIMS_WS_PING_INTERVAL",
     "CLAIMS_READ_WAIT",
+    "CLAIMS_AUDIT_KEY_FILE",
+    "CLAIMS_AUDIT_ORIGIN",
+    "CLAIMS_CHECKPOINT_INTERVAL",
 )
+
+DEFAULT_ORIGIN = "claims-ledger.local/log"
+POSTGRES_KEY_FILE = "claims-ledger.audit-key"
 
 FLAG_WORDS = {
     "1": True,
@@ -112,6 +118,24 @@ class Settings:
     ws_ping_interval: float = 20.0
     # How long a request with Read-After-Position waits for reads to reach it.
     read_wait: float = 5.0
+    # The audit tree's signing key (C2SP note format), made on first start if
+    # the file is absent; the log's name in its checkpoints; and how soon
+    # after an event is recorded a signed checkpoint covers it, at most
+    # (plus the time to add it to the tree).
+    audit_key_file: str | None = None  # None: beside the SQLite file
+    audit_origin: str = DEFAULT_ORIGIN
+    checkpoint_interval: float = 1.0
+
+    def audit_key_path(self) -> Path | None:
+        """Where the signing key is kept (None: an in-memory store's key is
+        made afresh and never written)."""
+        if self.audit_key_file:
+            return Path(self.audit_key_file)
+        if self.database_url:
+            return Path(POSTGRES_KEY_FILE)
+        if _in_memory(self.db_path):
+            return None
+        return Path(f"{self.db_path}.audit-key")
 
     def ledger_env(self) -> dict[str, str]:
         """The event store's configuration, handed to the library explicitly:
@@ -233,6 +257,19 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _origin(env: Mapping[str, str]) -> str:
+    """The log's name in its checkpoints: one line, no spaces or '+' (it is
+    also the signing key's name)."""
+    origin = env.get("CLAIMS_AUDIT_ORIGIN", "").strip() or DEFAULT_ORIGIN
+    if "+" in origin or any(c.isspace() for c in origin):
+        msg = (
+            "CLAIMS_AUDIT_ORIGIN names the log, like example.com/claims: no "
+            f"spaces and no '+', not {origin!r}"
+        )
+        raise SettingsError(msg)
+    return origin
+
+
 def _db_path(env: Mapping[str, str], used: bool) -> str:
     """The SQLite file: named, and in a directory that exists, so a mistake is
     reported here rather than as a traceback when the store opens."""
@@ -301,6 +338,11 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Settings:
             env, "CLAIMS_WS_PING_INTERVAL", defaults.ws_ping_interval
         ),
         read_wait=_seconds(env, "CLAIMS_READ_WAIT", defaults.read_wait),
+        audit_key_file=env.get("CLAIMS_AUDIT_KEY_FILE") or None,
+        audit_origin=_origin(env),
+        checkpoint_interval=_seconds(
+            env, "CLAIMS_CHECKPOINT_INTERVAL", defaults.checkpoint_interval
+        ),
     )
     if settings.load_seeds and not (settings.seeds_dir / "claims.json").is_file():
         msg = (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -106,6 +108,7 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> Server:
         env = {**environ_without_settings(), "CLAIMS_API_KEYS": API_KEYS, **self.env}
+        env.setdefault("CLAIMS_AUDIT_KEY_FILE", str(self.audit_key_path(env)))
         log = self.db.with_name(self.db.name + f".{self.port}.log")
         with log.open("wb") as sink:
             self.process = self._spawn(env, sink)
@@ -120,6 +123,15 @@ class Server:
                 time.sleep(0.1)
         self.kill()
         raise RuntimeError(f"server did not become healthy:\n{log.read_text()}")
+
+    def audit_key_path(self, env: dict[str, str]) -> Path:
+        """Beside the SQLite file; for a PostgreSQL database, one key that
+        every instance on it shares (as their operators would give them)."""
+        url = env.get("CLAIMS_DATABASE_URL")
+        if not url:
+            return self.db.with_name(self.db.name + ".audit-key")
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"claims-audit-{digest}.key"
 
     def command(self) -> list[str]:
         """How the server process is started: the console command's module."""

@@ -26,7 +26,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
-from service.api import graphiql
+from service.api import audit_http, graphiql
 from service.api.context import Context, not_reached
 from service.api.errors import classify
 from service.api.http_errors import JsonHttpErrors
@@ -295,6 +295,7 @@ def create_app(
             ),
             WebSocketRoute("/graphql", graphql),
             *graphiql.routes(settings),
+            *audit_http.routes(),
         ],
         middleware=[
             Middleware(RequestIds),

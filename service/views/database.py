@@ -17,10 +17,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactory,
+    Notification,
     PersistenceError,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -198,7 +200,14 @@ class ViewDatabase:
         self._names["without_rowid"] = (
             "WITHOUT ROWID" if self.dialect == "sqlite" else ""
         )
+        self._prefix = prefix
         self._cache: dict[str, str] = {}
+
+    def name_tables(self, tables: Sequence[str]) -> None:
+        """Let statements name these tables of the store's too (the audit
+        tree's, which live beside the views but are never dropped with them)."""
+        self._names.update({table: f"{self._prefix}{table}" for table in tables})
+        self._cache.clear()
 
     @property
     def postgres(self) -> bool:
@@ -423,3 +432,22 @@ class Cursor:
     ) -> Sequence[Any] | None:
         found = self.all(statement, params)
         return found[0] if found else None
+
+    def events_after(self, after: int, limit: int) -> list[Notification]:
+        """The log's next ``limit`` events after position ``after``, as
+        stored, read in this transaction."""
+        rows = self.all(
+            "SELECT {position}, originator_id, originator_version, topic, state "
+            "FROM {events} WHERE {position} > ? ORDER BY {position} LIMIT ?",
+            (after, limit),
+        )
+        return [
+            Notification(
+                id=int(position),
+                originator_id=UUID(str(originator_id)),
+                originator_version=version,
+                topic=topic,
+                state=bytes(state),
+            )
+            for position, originator_id, version, topic, state in rows
+        ]

@@ -117,7 +117,7 @@ class ViewProjector:
                     batch = self._fresh_batch  # the whole log, afresh
                 self._directory.refresh(cursor, position)
                 size = batch if limit is None else min(batch, limit - applied)
-                notifications = self._read_log(cursor, position, size) if size else []
+                notifications = cursor.events_after(position, size) if size else []
                 if not notifications:
                     return position
                 self._apply(cursor, notifications)
@@ -146,24 +146,6 @@ class ViewProjector:
             )
         assert found is not None  # noqa: S101 - ViewDatabase.create inserts it
         return int(found[0])
-
-    def _read_log(self, cursor: Cursor, after: int, limit: int) -> list[Notification]:
-        """The next events of the log, read in this transaction."""
-        rows = cursor.all(
-            "SELECT {position}, originator_id, originator_version, topic, state "
-            "FROM {events} WHERE {position} > ? ORDER BY {position} LIMIT ?",
-            (after, limit),
-        )
-        return [
-            Notification(
-                id=int(position),
-                originator_id=UUID(str(originator_id)),
-                originator_version=version,
-                topic=topic,
-                state=bytes(state),
-            )
-            for position, originator_id, version, topic, state in rows
-        ]
 
     def _apply(self, cursor: Cursor, notifications: list[Notification]) -> None:
         """The batch's events, applied in memory in log order, then written

@@ -145,6 +145,12 @@ class Views:
         self._long: dict[UUID, int] = {}
         self.refresh()
 
+    @property
+    def database(self) -> ViewDatabase:
+        """The store's database as the views reach it (the audit tree keeps
+        its tables there too)."""
+        return self._db
+
     # ---- following --------------------------------------------------------
 
     def catch_up(

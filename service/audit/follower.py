@@ -1,0 +1,79 @@
+"""The audit tree following the log while the service runs: it adds what
+the log gained, and signs a checkpoint of it at most ``interval`` seconds
+after the first event no checkpoint covers yet, on a task of its own, so a
+long first catch-up (a store the tree has never seen) delays no write and
+no read."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+
+from service.audit.notes import NoteError, Signer
+from service.audit.tree import AuditTree, SignedCheckpoint
+
+LOG = logging.getLogger("claims_ledger.audit")
+
+
+class AuditFollower:
+    def __init__(
+        self, tree: AuditTree, signer: Signer, origin: str, interval: float
+    ) -> None:
+        self.tree = tree
+        self.signer = signer
+        self.origin = origin
+        self._interval = interval
+        self._rung = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.latest: SignedCheckpoint | None = None
+
+    def wake(self) -> None:
+        """The log may have grown."""
+        self._rung.set()
+
+    async def start(self) -> None:
+        self.latest = await asyncio.to_thread(self.tree.latest_checkpoint)
+        self._task = asyncio.create_task(self._run(), name="claims-ledger-audit")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        uncovered_since: float | None = None
+        warned = False
+        while True:
+            try:
+                head = await asyncio.to_thread(self.tree.catch_up)
+                covered = self.latest.size if self.latest else 0
+                if head.size > covered:
+                    now = time.monotonic()
+                    uncovered_since = uncovered_since or now
+                    if now - uncovered_since >= self._interval or covered == 0:
+                        self.latest = await asyncio.to_thread(
+                            self.tree.sign,
+                            self.signer,
+                            self.origin,
+                            datetime.now(UTC),
+                        )
+                        uncovered_since = None
+                        continue
+                    wait = self._interval - (now - uncovered_since)
+                else:
+                    uncovered_since = None
+                    wait = self._interval
+            except NoteError as refused:  # configuration: said once
+                if not warned:
+                    LOG.error("no checkpoint signed: %s", refused)
+                    warned = True
+                wait = self._interval
+            except Exception:
+                LOG.exception("the audit tree could not follow the log; retrying")
+                wait = self._interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._rung.wait(), timeout=wait)
+            self._rung.clear()

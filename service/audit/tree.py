@@ -1,0 +1,274 @@
+"""The audit tree: an RFC 9162 Merkle tree over the log in position order,
+kept in the store's own database beside the views, and the signed
+checkpoints of it.
+
+It follows the log as the views do: a batch of events at a time, in one
+transaction with the position it reached, under a lock on its tracking row,
+so each event becomes one leaf once, a crash loses at most a batch (applied
+again), and instances sharing a PostgreSQL database keep one tree and one
+sequence of checkpoints. Its tables are never dropped with the views: a
+checkpoint, once signed, is evidence.
+
+Stored: each leaf (its index, the position of its event, its hash) and the
+root of every perfect subtree above the leaves, so a root or a proof at any
+size reads O(log n) rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from service.audit.leaves import StoredEvent, hash_of
+from service.audit.merkle import (
+    CompactRange,
+    Subtree,
+    consistency_proof,
+    inclusion_proof,
+    node_hash,
+    perfect_ranges,
+    split,
+)
+from service.audit.notes import Checkpoint, NoteError, Signer, open_checkpoint
+from service.views.database import Cursor, ViewDatabase, stamp
+
+LOG = logging.getLogger("claims_ledger.audit")
+
+TABLES = ("audit_tracking", "audit_leaves", "audit_nodes", "audit_checkpoints")
+BATCH = 500
+"""Events per transaction: short, since on SQLite a batch holds the one
+write lock the ledger's writes and the views' need too."""
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS {audit_tracking} ("
+    "name TEXT PRIMARY KEY, position BIGINT NOT NULL, size BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {audit_leaves} ("
+    "leaf BIGINT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, hash {blob} NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {audit_nodes} ("
+    "level INTEGER NOT NULL, idx BIGINT NOT NULL, hash {blob} NOT NULL, "
+    "PRIMARY KEY (level, idx)) {without_rowid}",
+    "CREATE TABLE IF NOT EXISTS {audit_checkpoints} ("
+    "size BIGINT PRIMARY KEY, root {blob} NOT NULL, note TEXT NOT NULL, "
+    "signed_at TEXT NOT NULL)",
+    "INSERT INTO {audit_tracking} (name, position, size) VALUES ('tree', 0, 0) "
+    "ON CONFLICT (name) DO NOTHING",
+)
+_CREATE_LOCK = 0x61756469742D74  # "audit-t": serialises laying the tables out
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """The tree as it stands: its size, its root, and the log position of
+    its last leaf."""
+
+    size: int
+    root: bytes
+    position: int
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    signed_at: datetime
+
+
+class AuditTree:
+    def __init__(self, database: ViewDatabase) -> None:
+        self._db = database
+        database.name_tables(TABLES)
+
+    def create(self) -> None:
+        with self._db.writing() as cursor:
+            if self._db.postgres:
+                cursor.execute("SELECT pg_advisory_xact_lock(?)", (_CREATE_LOCK,))
+            for statement in _CREATE:
+                cursor.execute(statement)
+
+    def catch_up(
+        self, limit: int | None = None, progress: Callable[[int], object] | None = None
+    ) -> TreeHead:
+        """Add every event recorded since the tree's last leaf (at most
+        ``limit``, for tests that stop half-way). Blocking."""
+        added = 0
+        while True:
+            with self._db.writing() as cursor:
+                position, size = self._lock(cursor)
+                wanted = BATCH if limit is None else min(BATCH, limit - added)
+                events = cursor.events_after(position, wanted) if wanted else []
+                if not events:
+                    return self._head(cursor, size, position)
+                frontier = self._frontier(cursor, size)
+                leaves, nodes = [], []
+                for event in events:
+                    leaf = hash_of(StoredEvent.of(event))
+                    leaves.append((frontier.size, event.id, leaf))
+                    nodes += frontier.append(leaf)
+                size = frontier.size
+                cursor.executemany(
+                    "INSERT INTO {audit_leaves} (leaf, position, hash) "
+                    "VALUES (?, ?, ?)",
+                    leaves,
+                )
+                cursor.executemany(
+                    "INSERT INTO {audit_nodes} (level, idx, hash) VALUES (?, ?, ?)",
+                    nodes,
+                )
+                cursor.execute(
+                    "UPDATE {audit_tracking} SET position = ?, size = ? "
+                    "WHERE name = 'tree'",
+                    (events[-1].id, size),
+                )
+                added += len(events)
+            if progress is not None:
+                progress(len(events))
+
+    def _lock(self, cursor: Cursor) -> tuple[int, int]:
+        """Take the tree for this transaction: its position and size."""
+        if self._db.postgres:
+            found = cursor.one(
+                "SELECT position, size FROM {audit_tracking} "
+                "WHERE name = 'tree' FOR UPDATE"
+            )
+        else:
+            cursor.execute(
+                "UPDATE {audit_tracking} SET size = size WHERE name = 'tree'"
+            )
+            found = cursor.one(
+                "SELECT position, size FROM {audit_tracking} WHERE name = 'tree'"
+            )
+        assert found is not None  # noqa: S101 - create() inserts it
+        return int(found[0]), int(found[1])
+
+    def _frontier(self, cursor: Cursor, size: int) -> CompactRange:
+        """The first ``size`` leaves, as the roots of their perfect subtrees."""
+        return CompactRange(
+            size,
+            [
+                self._node(cursor, level, start >> level)
+                for level, start in perfect_ranges(size)
+            ],
+        )
+
+    def _node(self, cursor: Cursor, level: int, index: int) -> bytes:
+        if level == 0:
+            found = cursor.one(
+                "SELECT hash FROM {audit_leaves} WHERE leaf = ?", (index,)
+            )
+        else:
+            found = cursor.one(
+                "SELECT hash FROM {audit_nodes} WHERE level = ? AND idx = ?",
+                (level, index),
+            )
+        if found is None:
+            msg = f"the audit tree has no node {index} at level {level}"
+            raise LookupError(msg)
+        return bytes(found[0])
+
+    def _head(self, cursor: Cursor, size: int, position: int) -> TreeHead:
+        return TreeHead(size, self._frontier(cursor, size).root(), position)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Cursor]:
+        with self._db.reading() as cursor:
+            yield cursor
+
+    def head(self) -> TreeHead:
+        with self._reading() as cursor:
+            found = cursor.one(
+                "SELECT position, size FROM {audit_tracking} WHERE name = 'tree'"
+            )
+            assert found is not None  # noqa: S101 - create() inserts it
+            return self._head(cursor, int(found[1]), int(found[0]))
+
+    def subtree(self, cursor: Cursor) -> Subtree:
+        """The tree's subtree roots, read through ``cursor``."""
+
+        def root(start: int, end: int) -> bytes:
+            width = end - start
+            if width & (width - 1) == 0 and start % width == 0:
+                return self._node(cursor, width.bit_length() - 1, start // width)
+            k = split(width)
+            return node_hash(root(start, start + k), root(start + k, end))
+
+        return root
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        with self._reading() as cursor:
+            return inclusion_proof(index, size, self.subtree(cursor))
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        with self._reading() as cursor:
+            return consistency_proof(old, new, self.subtree(cursor))
+
+    def leaf_at(self, position: int) -> tuple[int, bytes] | None:
+        """The leaf of the event at a log position: its index and hash."""
+        with self._reading() as cursor:
+            found = cursor.one(
+                "SELECT leaf, hash FROM {audit_leaves} WHERE position = ?",
+                (position,),
+            )
+        return (int(found[0]), bytes(found[1])) if found else None
+
+    # ---- checkpoints -----------------------------------------------------
+
+    def sign(self, signer: Signer, origin: str, now: datetime) -> SignedCheckpoint:
+        """A signed checkpoint of the tree as it stands, unless the latest
+        one has its size already (then that one). Refuses to sign after a
+        checkpoint another key signed: one log, one key."""
+        with self._db.writing() as cursor:
+            position, size = self._lock(cursor)
+            latest = cursor.one(
+                "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
+                "ORDER BY size DESC LIMIT 1"
+            )
+            if latest is not None:
+                try:
+                    open_checkpoint(str(latest[2]), signer.verifier, origin)
+                except NoteError as refused:
+                    msg = (
+                        "the latest checkpoint was not signed by this key for "
+                        f"this origin ({refused}); give every instance the same "
+                        "audit key and origin"
+                    )
+                    raise NoteError(msg) from None
+                if int(latest[0]) == size:
+                    return _signed(latest)
+            root = self._head(cursor, size, position).root
+            note = signer.sign(Checkpoint(origin, size, root).text())
+            cursor.execute(
+                "INSERT INTO {audit_checkpoints} (size, root, note, signed_at) "
+                "VALUES (?, ?, ?, ?)",
+                (size, root, note, stamp(now)),
+            )
+            return SignedCheckpoint(size, root, note, now)
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        with self._reading() as cursor:
+            found = cursor.one(
+                "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
+                "ORDER BY size DESC LIMIT 1"
+            )
+        return _signed(found) if found else None
+
+    def checkpoints(self) -> list[SignedCheckpoint]:
+        with self._reading() as cursor:
+            rows = cursor.all(
+                "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
+                "ORDER BY size"
+            )
+        return [_signed(row) for row in rows]
+
+
+def _signed(row: Sequence[Any]) -> SignedCheckpoint:
+    size, root, note, signed_at = row
+    return SignedCheckpoint(
+        int(size),
+        bytes(root),
+        str(note),
+        datetime.fromisoformat(str(signed_at)).astimezone(UTC),
+    )
