@@ -18,6 +18,7 @@ from service.application import ClaimsLedger
 from service.application.group_commit import GroupCommit
 from service.audit.follower import AuditFollower
 from service.audit.keys import load_or_create
+from service.audit.proofs import Proofs
 from service.audit.tree import AuditTree
 from service.feed.hub import LogHub
 from service.feed.log_reader import LogReader
@@ -40,6 +41,7 @@ class Services:
     writes: GroupCommit
     reads: Progress  # the position the views, which readers read, reflect
     audit: AuditFollower
+    proofs: Proofs
     listener: PostgresListener | None = None
     seeded: SeedReport | None = None  # what loading the seeds at start recorded
 
@@ -97,6 +99,7 @@ def assemble(
         writes,
         reads,
         audit,
+        Proofs(views.database, tree),
         listener,
         seeded,
     )

@@ -97,6 +97,9 @@ PRICED = frozenset(
         "Query.sources",
         "Query.source",
         "Query.position",
+        "Query.checkpoint",
+        "Query.inclusionProof",
+        "Query.consistencyProof",
         "Claim.asOf",
         "Claim.history",
         "Claim.diff",
@@ -326,7 +329,13 @@ def estimate(
             return own + page * (1 + below(longest))
         if key == "Query.sources":
             return 1 + min(page_size(field, definition), shape.sources) * below(longest)
-        if key in {"Query.source", "Query.position"}:
+        if key in {
+            "Query.source",
+            "Query.position",
+            "Query.checkpoint",
+            "Query.inclusionProof",
+            "Query.consistencyProof",
+        }:
             return 1 + below(longest)
         if key == "Claim.asOf":
             past = scope.past or is_past(field, "basis")

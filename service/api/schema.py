@@ -23,6 +23,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from service.api.audit import (
+    Checkpoint,
+    ConsistencyProofNode,
+    InclusionProofNode,
+    latest_checkpoint,
+    prove_consistency,
+    prove_inclusion,
+)
 from service.api.connections import (
     POSITION_SCALAR,
     Connection,
@@ -371,6 +379,36 @@ class Query:
     async def position(self, info: Info) -> Position:
         head = info.context.services.log.head
         return Position(await info.context.read(head, units=1))
+
+    @strawberry.field(
+        permission_classes=READ,
+        description="The latest signed checkpoint of the audit tree over the "
+        "log (null before the first is signed).",
+    )
+    async def checkpoint(self, info: Info) -> Checkpoint | None:
+        return await latest_checkpoint(info)
+
+    @strawberry.field(
+        permission_classes=READ,
+        description="A proof that the event at a position is in the audit "
+        "tree of treeSize events (default: the latest checkpoint's size).",
+    )
+    async def inclusion_proof(
+        self, info: Info, position: Position, tree_size: int | None = None
+    ) -> InclusionProofNode:
+        return await prove_inclusion(info, position, tree_size)
+
+    @strawberry.field(
+        permission_classes=READ,
+        description="A proof that the audit tree of fromSize events is a "
+        "prefix of the tree of toSize (default: the latest checkpoint's "
+        "size): give the size of a checkpoint you kept, and check the proof "
+        "against its root and the newer one's.",
+    )
+    async def consistency_proof(
+        self, info: Info, from_size: int, to_size: int | None = None
+    ) -> ConsistencyProofNode:
+        return await prove_consistency(info, from_size, to_size)
 
 
 def _actor(info: Info, idempotency_key: str | None) -> Actor:

@@ -1,0 +1,180 @@
+"""What tamper evidence costs, in one run: the audit tree built over a
+store's whole log (events/s), `verify` over it (events/s), and writes with
+and without the tree following them (writes/s, and the ratio).
+
+    .venv/bin/python bench/audit.py (--db FILE | --database-url URL)
+        [--writes 2000]
+
+``--db``/``--database-url`` name a store already written (bench/corpus.py
+makes one; use a copy: the audit tree's tables are dropped and built
+afresh). The writes go to a fresh store of the same kind, a claim's stance
+at a time through the ledger's own use case, each its own durable
+transaction, while the views follow in a thread as in the service, and the
+tree too in the second half: with and without, the same writer, the same
+run. A progress bar on a terminal for the long parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from service.application import Actor, ClaimsLedger
+from service.application.commands import ProposeClaim, RecordStance
+from service.audit.notes import Signer
+from service.audit.tree import TABLES, AuditTree
+from service.audit.verify import verify
+from service.domain.ids import source_id_for
+from service.domain.values import Period, StanceKind
+from service.seeding import load_seeds
+from service.settings import Settings
+from service.views.database import ViewDatabase
+from service.views.reads import Views
+from tests.fakes import scratch_schema
+
+ORIGIN = "bench.claims-ledger/log"
+
+
+def fresh_tree(database: ViewDatabase) -> AuditTree:
+    tree = AuditTree(database)
+    with database.writing() as cursor:
+        for table in reversed(TABLES):
+            cursor.execute(f"DROP TABLE IF EXISTS {{{table}}}")
+    tree.create()
+    return tree
+
+
+def build_and_verify(settings: Settings) -> None:
+    ledger = ClaimsLedger(env=settings.ledger_env())
+    database = ViewDatabase(ledger.recorder, ledger.factory)
+    try:
+        events = ledger.recorder.max_notification_id() or 0
+        tree = fresh_tree(database)
+        started = time.perf_counter()
+        with tqdm(total=events, unit="ev", disable=None, desc="tree") as bar:
+            head = tree.catch_up(progress=bar.update)
+        built = time.perf_counter() - started
+        signer = Signer.generate(ORIGIN)
+        tree.sign(signer, ORIGIN, datetime.now(UTC))
+        started = time.perf_counter()
+        with tqdm(total=events, unit="ev", disable=None, desc="verify") as bar:
+            report = verify(
+                database, tree, signer.verifier, ORIGIN, progress=bar.update
+            )
+        checked = time.perf_counter() - started
+        assert report.ok, report.findings
+        print(
+            f"tree built over {head.size} events in {built:.1f} s: "
+            f"{head.size / built:,.0f} events/s"
+        )
+        print(
+            f"verify read {report.events} events in {checked:.1f} s: "
+            f"{report.events / checked:,.0f} events/s"
+        )
+    finally:
+        database.close()
+        ledger.close()
+
+
+@contextmanager
+def following(step: Callable[[], object]) -> Iterator[None]:
+    """``step`` run again and again in a thread until the block ends."""
+    done = threading.Event()
+
+    def run() -> None:
+        while not done.is_set():
+            step()
+            done.wait(0.005)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def writes(settings: Settings, n: int) -> None:
+    """Writes/s with the views following, then with the views and the tree."""
+    ledger = ClaimsLedger(env=settings.ledger_env())
+    load_seeds(ledger)
+    views = Views(ledger)
+    tree = AuditTree(views.database)
+    tree.create()
+    signer = Signer.generate(ORIGIN)
+    wsj = source_id_for("wsj")
+    claim = ledger.propose_claim(Actor("bench"), ProposeClaim(text="Bench claim."))
+    version = claim.version
+
+    def write_n() -> float:
+        nonlocal version
+        started = time.perf_counter()
+        for i in range(n):
+            result = ledger.record_stance(
+                Actor("bench"),
+                RecordStance(
+                    claim_id=claim.aggregate_id,
+                    expected_version=version,
+                    kind=StanceKind.AFFIRMS,
+                    chain=(wsj,),
+                    reported=Period.day(date(2023, 10, 26)),
+                    quote=f"Bench {i}.",
+                ),
+            )
+            version = result.version
+        return n / (time.perf_counter() - started)
+
+    def tree_step() -> None:
+        tree.catch_up()
+        tree.sign(signer, ORIGIN, datetime.now(UTC))
+
+    tree.catch_up()
+    try:
+        with following(views.catch_up):
+            without = write_n()
+        with following(views.catch_up), following(tree_step):
+            with_tree = write_n()
+        tree_step()
+        print(
+            f"writes, views following:          {without:8.0f}/s  (baseline)\n"
+            f"writes, views and tree following: {with_tree:8.0f}/s  "
+            f"({with_tree / without:.2f}x)"
+        )
+    finally:
+        views.close()
+        ledger.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    store = parser.add_mutually_exclusive_group(required=True)
+    store.add_argument("--db", type=Path, help="a SQLite file (a copy)")
+    store.add_argument("--database-url", help="postgresql://…?schema=name")
+    parser.add_argument("--writes", type=int, default=2000)
+    args = parser.parse_args()
+    if args.db:
+        print(f"--- SQLite, {args.db}")
+        build_and_verify(Settings(db_path=str(args.db)))
+        with tempfile.TemporaryDirectory() as scratch:
+            writes(Settings(db_path=str(Path(scratch) / "writes.sqlite")), args.writes)
+        return
+    print("--- PostgreSQL")
+    build_and_verify(Settings(database_url=args.database_url))
+    with scratch_schema(args.database_url, prefix="bench_audit") as url:
+        writes(Settings(database_url=url), args.writes)
+
+
+if __name__ == "__main__":
+    main()
