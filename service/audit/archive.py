@@ -1,0 +1,154 @@
+"""The log taken away and replayed elsewhere: NDJSON, one CloudEvents 1.0
+structured JSON document a line, in log order, every stored event with all
+its metadata, internal streams included (every leaf of the audit tree), so
+a replay into an empty store has the same events, the same states and
+statuses, and the same tree roots.
+
+Each line's ``data`` is the stored event's state exactly as stored (its
+fields, ``timestamp``, ``actor``, ``idempotency_key``); the extension
+attributes say where it sat: ``position``, ``streamversion``, ``storedtype``
+(the stored topic, which the replay writes back), ``actor``,
+``idempotencykey`` (absent when none) and ``leafindex`` (its index in the
+audit tree: its place in the log, counted from 0)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from cloudevents.core.exceptions import BaseCloudEventException
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import StoredEvent as LibraryEvent
+from eventsourcing.utils import get_topic
+
+from service.audit.leaves import StoredEvent
+from service.export import AGGREGATES, event_classes, event_type_name
+from service.feed.cloud import SOURCE, TYPE_PREFIX
+from service.views.database import ViewDatabase
+
+CHUNK = 2000
+_FORMAT = JSONFormat()
+_NAMES = {get_topic(cls): event_type_name(cls) for cls in event_classes(AGGREGATES)}
+_SUBJECTS = {
+    "Claim": "claims",
+    "Source": "sources",
+    "IdempotencyRecord": "idempotency-records",
+    "Affiliations": "affiliations",
+}
+
+
+class ArchiveError(ValueError):
+    """A line that is not an archived event, or a store that is not empty."""
+
+
+def archived(event: StoredEvent, leaf_index: int) -> str:
+    """One line: the event as a CloudEvent, with no newline inside."""
+    state: dict[str, Any] = json.loads(event.state)
+    name = _NAMES.get(event.type, event.type)
+    attributes: dict[str, Any] = {
+        "id": f"{event.stream}/{event.version}",
+        "source": SOURCE,
+        "type": TYPE_PREFIX + name,
+        "subject": f"{_SUBJECTS.get(name.split('.')[0], 'streams')}/{event.stream}",
+        "datacontenttype": "application/json",
+        "position": event.position,
+        "streamversion": event.version,
+        "storedtype": event.type,
+        "leafindex": leaf_index,
+    }
+    recorded = state.get("timestamp")
+    if isinstance(recorded, dict) and isinstance(recorded.get("_data_"), str):
+        attributes["time"] = datetime.fromisoformat(recorded["_data_"])
+    if isinstance(state.get("actor"), str):
+        attributes["actor"] = state["actor"]
+    if isinstance(state.get("idempotency_key"), str):
+        attributes["idempotencykey"] = state["idempotency_key"]
+    return _FORMAT.write(CloudEvent(attributes, state)).decode()
+
+
+def export_lines(
+    database: ViewDatabase,
+    streams: frozenset[UUID] | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> Iterator[str]:
+    """The whole log, or only these streams' events, in log order, each
+    line read in a chunk of its own (a long export holds no transaction)."""
+    after, index = 0, 0
+    while True:
+        with database.reading() as cursor:
+            rows = cursor.events_after(after, CHUNK)
+        if not rows:
+            return
+        for row in rows:
+            event = StoredEvent.of(row)
+            if streams is None or event.stream in streams:
+                yield archived(event, index)
+            index += 1
+        after = rows[-1].id
+        if progress is not None:
+            progress(len(rows))
+
+
+@dataclass(frozen=True)
+class Imported:
+    events: int
+    last_position: int
+
+
+def parse_line(line: str, number: int) -> LibraryEvent:
+    """An archived line as the stored event to write back."""
+    try:
+        event = _FORMAT.read(CloudEvent, line.encode())
+        attributes = event.get_attributes()
+        stream, version = str(attributes["id"]).split("/")
+        data = event.get_data()
+        return LibraryEvent(
+            originator_id=UUID(stream),
+            originator_version=int(version),
+            topic=str(attributes["storedtype"]),
+            state=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+        )
+    except (KeyError, ValueError, TypeError, BaseCloudEventException) as error:
+        msg = f"line {number}: not an archived event ({error})"
+        raise ArchiveError(msg) from None
+
+
+def import_lines(
+    recorder: ApplicationRecorder,
+    lines: Iterable[str],
+    progress: Callable[[int], object] | None = None,
+) -> Imported:
+    """Write archived events into an empty store, in their order, a chunk
+    per transaction."""
+    if recorder.max_notification_id():
+        msg = "the store is not empty: import into a new one"
+        raise ArchiveError(msg)
+    batch: list[LibraryEvent] = []
+    count, last = 0, 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        batch.append(parse_line(line, number))
+        if len(batch) == CHUNK:
+            last = _write(recorder, batch) or last
+            count += len(batch)
+            if progress is not None:
+                progress(len(batch))
+            batch = []
+    if batch:
+        last = _write(recorder, batch) or last
+        count += len(batch)
+        if progress is not None:
+            progress(len(batch))
+    return Imported(count, last)
+
+
+def _write(recorder: ApplicationRecorder, batch: list[LibraryEvent]) -> int:
+    positions = recorder.insert_events(batch)
+    return max(positions) if positions else 0
