@@ -3,7 +3,7 @@ store's whole log (events/s), `verify` over it (events/s), and writes with
 and without the tree following them (writes/s, and the ratio).
 
     .venv/bin/python bench/audit.py (--db FILE | --database-url URL)
-        [--writes 2000]
+        [--writes 2000] [--covered 50]
 
 ``--db``/``--database-url`` name a store already written (bench/corpus.py
 makes one; use a copy: the audit tree's tables are dropped and built
@@ -11,12 +11,19 @@ afresh). The writes go to a fresh store of the same kind, a claim's stance
 at a time through the ledger's own use case, each its own durable
 transaction, while the views follow in a thread as in the service, and the
 tree too in the second half: with and without, the same writer, the same
-run. A progress bar on a terminal for the long parts.
+run. Last, how soon a signed checkpoint covers a write: ``--covered``
+writes over GraphQL to a real server on a fresh store of the same kind
+(checkpoints every ``CLAIMS_CHECKPOINT_INTERVAL``, 1 s by default), each
+followed by asking for its inclusion proof until one is given (every 5 ms):
+the time from the write's answer to the proof. A progress bar on a terminal
+for the long parts.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
+import statistics
 import sys
 import tempfile
 import threading
@@ -26,6 +33,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,7 +49,7 @@ from service.seeding import load_seeds
 from service.settings import Settings
 from service.views.database import ViewDatabase
 from service.views.reads import Views
-from tests.fakes import scratch_schema
+from tests.fakes import EDITOR_KEY, Server, gql, scratch_schema
 
 ORIGIN = "bench.claims-ledger/log"
 
@@ -157,23 +165,67 @@ def writes(settings: Settings, n: int) -> None:
         ledger.close()
 
 
+PROPOSE = """mutation($in: ProposeClaimInput!) {
+  proposeClaim(input: $in) { position } }"""
+PROVE = """query($p: Position!) { inclusionProof(position: $p) { treeSize } }"""
+
+
+def covered(server: Server, n: int) -> None:
+    """Seconds from a write's answer to a signed checkpoint covering it."""
+    waits = []
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for i in range(n):
+            done = gql(
+                client, PROPOSE, {"in": {"text": f"Covered {i}."}}, key=EDITOR_KEY
+            )
+            answered = time.perf_counter()
+            position = done["data"]["proposeClaim"]["position"]
+            while "errors" in gql(client, PROVE, {"p": position}, key=EDITOR_KEY):
+                time.sleep(0.005)
+            waits.append(time.perf_counter() - answered)
+            time.sleep(random.uniform(0, 0.5))  # writes arrive at any moment
+    waits.sort()
+    print(
+        f"write answered to signed checkpoint covering it: p50 "
+        f"{statistics.median(waits):.2f} s, p99 {waits[int(len(waits) * 0.99)]:.2f} "
+        f"s, max {waits[-1]:.2f} s over {n} writes (interval 1 s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     store = parser.add_mutually_exclusive_group(required=True)
     store.add_argument("--db", type=Path, help="a SQLite file (a copy)")
     store.add_argument("--database-url", help="postgresql://…?schema=name")
     parser.add_argument("--writes", type=int, default=2000)
+    parser.add_argument("--covered", type=int, default=50)
     args = parser.parse_args()
     if args.db:
         print(f"--- SQLite, {args.db}")
         build_and_verify(Settings(db_path=str(args.db)))
         with tempfile.TemporaryDirectory() as scratch:
             writes(Settings(db_path=str(Path(scratch) / "writes.sqlite")), args.writes)
+            server = Server(db=Path(scratch) / "served.sqlite").start()
+            try:
+                covered(server, args.covered)
+            finally:
+                server.stop()
         return
     print("--- PostgreSQL")
     build_and_verify(Settings(database_url=args.database_url))
     with scratch_schema(args.database_url, prefix="bench_audit") as url:
         writes(Settings(database_url=url), args.writes)
+    with (
+        scratch_schema(args.database_url, prefix="bench_audit") as url,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        server = Server(
+            db=Path(scratch) / "unused.sqlite", env={"CLAIMS_DATABASE_URL": url}
+        ).start()
+        try:
+            covered(server, args.covered)
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":

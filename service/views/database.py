@@ -72,9 +72,11 @@ _COMMON = (
     "proposed_at TEXT NOT NULL, changed_at TEXT NOT NULL, "
     "changed_position BIGINT NOT NULL, "
     "occurred_start TEXT, occurred_end TEXT, state {blob} NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS view_claims_status ON {view_claims} (status, seq)",
-    "CREATE INDEX IF NOT EXISTS view_claims_changed ON {view_claims} (changed_at, seq)",
-    "CREATE INDEX IF NOT EXISTS view_claims_occurred ON {view_claims} "
+    "CREATE INDEX IF NOT EXISTS {variant}view_claims_status "
+    "ON {view_claims} (status, seq)",
+    "CREATE INDEX IF NOT EXISTS {variant}view_claims_changed "
+    "ON {view_claims} (changed_at, seq)",
+    "CREATE INDEX IF NOT EXISTS {variant}view_claims_occurred ON {view_claims} "
     "(occurred_start, seq)",
     # Every source a claim's chains ever named; now: named by a chain as it
     # stands (retracted stances included, as the claim's reading shows them).
@@ -87,8 +89,9 @@ _COMMON = (
     # and retraction's reported period (open bounds NULL)
     "CREATE TABLE IF NOT EXISTS {view_claim_reported} ("
     "seq BIGINT NOT NULL, said_from TEXT, said_to TEXT)",
-    "CREATE INDEX IF NOT EXISTS view_claim_reported_seq ON {view_claim_reported} (seq)",
-    "CREATE INDEX IF NOT EXISTS view_claims_occurred_order ON {view_claims} "
+    "CREATE INDEX IF NOT EXISTS {variant}view_claim_reported_seq "
+    "ON {view_claim_reported} (seq)",
+    "CREATE INDEX IF NOT EXISTS {variant}view_claims_occurred_order ON {view_claims} "
     "((COALESCE(occurred_start, '~'){collate_bytes}), seq)",
     # when, and at which position, each version of each claim was recorded: a
     # reading at a recorded time or position finds its version here and loads
@@ -96,25 +99,27 @@ _COMMON = (
     "CREATE TABLE IF NOT EXISTS {view_claim_versions} ("
     "claim_id TEXT NOT NULL, version INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
     "position BIGINT NOT NULL, PRIMARY KEY (claim_id, version))",
-    "CREATE INDEX IF NOT EXISTS view_claim_versions_time ON {view_claim_versions} "
+    "CREATE INDEX IF NOT EXISTS {variant}view_claim_versions_time "
+    "ON {view_claim_versions} "
     "(claim_id, recorded_at)",
-    "CREATE INDEX IF NOT EXISTS view_claim_versions_position ON "
+    "CREATE INDEX IF NOT EXISTS {variant}view_claim_versions_position ON "
     "{view_claim_versions} (claim_id, position)",
     "CREATE TABLE IF NOT EXISTS {view_links} ("
     "link_id TEXT PRIMARY KEY, from_claim TEXT NOT NULL, target_claim TEXT NOT NULL, "
     "kind TEXT NOT NULL, note TEXT, linked_at TEXT NOT NULL, "
     "linked_position BIGINT NOT NULL, withdrawn_at TEXT, withdrawn_position BIGINT)",
-    "CREATE INDEX IF NOT EXISTS view_links_target ON {view_links} (target_claim)",
+    "CREATE INDEX IF NOT EXISTS {variant}view_links_target "
+    "ON {view_links} (target_claim)",
     "CREATE TABLE IF NOT EXISTS {view_sources} ("
     "source_id TEXT PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, "
     "changed_position BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS view_sources_changed ON {view_sources} "
+    "CREATE INDEX IF NOT EXISTS {variant}view_sources_changed ON {view_sources} "
     "(changed_position)",
     "CREATE TABLE IF NOT EXISTS {view_source_states} ("
     "source_id TEXT NOT NULL, version INTEGER NOT NULL, position BIGINT NOT NULL, "
     "recorded_at TEXT NOT NULL, state {blob} NOT NULL, "
     "PRIMARY KEY (source_id, version))",
-    "CREATE INDEX IF NOT EXISTS view_source_states_position ON "
+    "CREATE INDEX IF NOT EXISTS {variant}view_source_states_position ON "
     "{view_source_states} (position)",
     "CREATE TABLE IF NOT EXISTS {view_shape} ("
     "name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
@@ -124,9 +129,11 @@ _COMMON = (
     "CREATE TABLE IF NOT EXISTS {view_counts} ("
     "kind TEXT NOT NULL, key TEXT NOT NULL, value BIGINT NOT NULL, "
     "PRIMARY KEY (kind, key))",
-    "CREATE INDEX IF NOT EXISTS view_claim_sources_seq ON {view_claim_sources} (seq)",
-    "CREATE INDEX IF NOT EXISTS view_claim_entities_seq ON {view_claim_entities} (seq)",
-    "CREATE INDEX IF NOT EXISTS view_claims_position ON {view_claims} "
+    "CREATE INDEX IF NOT EXISTS {variant}view_claim_sources_seq "
+    "ON {view_claim_sources} (seq)",
+    "CREATE INDEX IF NOT EXISTS {variant}view_claim_entities_seq "
+    "ON {view_claim_entities} (seq)",
+    "CREATE INDEX IF NOT EXISTS {variant}view_claims_position ON {view_claims} "
     "(changed_position)",
     "INSERT INTO {view_tracking} (name, position) VALUES ('views', 0) "
     "ON CONFLICT (name) DO NOTHING",
@@ -142,7 +149,7 @@ _SQLITE_SEARCH = (
 _POSTGRES_SEARCH = (
     "CREATE TABLE IF NOT EXISTS {view_claim_search} ("
     "seq BIGINT PRIMARY KEY, body TSVECTOR NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS view_claim_search_body ON {view_claim_search} "
+    "CREATE INDEX IF NOT EXISTS {variant}view_claim_search_body ON {view_claim_search} "
     "USING GIN (body)",
 )
 
@@ -157,9 +164,14 @@ class ViewDatabase:
     """The store's database as the views use it: one dialect, its tables."""
 
     def __init__(
-        self, recorder: ApplicationRecorder, factory: InfrastructureFactory[Any]
+        self,
+        recorder: ApplicationRecorder,
+        factory: InfrastructureFactory[Any],
+        variant: str = "",
     ) -> None:
-        """``factory``: the ledger's, to open connections of the views' own."""
+        """``factory``: the ledger's, to open connections of the views' own;
+        ``variant``: a prefix for the tables' and indexes' names, to build a
+        second set beside the live one (``rebuild-views --check``)."""
         self._writes: ViewWriteConnections | None = None
         self._reads: SQLiteConnectionPool | None = None
         self._pinned = threading.local()  # the cursor a thread's reads share
@@ -188,7 +200,8 @@ class ViewDatabase:
         else:
             msg = f"views are not implemented for {type(recorder).__name__}"
             raise NotImplementedError(msg)
-        self._names = {table: f"{prefix}{table}" for table in TABLES}
+        self._names = {table: f"{prefix}{variant}{table}" for table in TABLES}
+        self._names["variant"] = variant
         self._names["events"] = f"{prefix}{recorder.events_table_name}"
         self._names["position"] = (
             "rowid" if self.dialect == "sqlite" else "notification_id"
@@ -354,8 +367,17 @@ class ViewDatabase:
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every view, in a stable order: what two builds of
         the views are compared by."""
+        return self.dump_at()[1]
+
+    def dump_at(self) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
+        """The position the views reflect, and every row of every view, read
+        in one snapshot."""
         found = {}
         with self.reading() as cursor:
+            tracked = cursor.one(
+                "SELECT position FROM {view_tracking} WHERE name = 'views'"
+            )
+            position = int(tracked[0]) if tracked else 0
             for table in TABLES[1:]:
                 if table == "view_claim_search":
                     columns = "seq, body::text" if self.postgres else "rowid, body"
@@ -369,7 +391,7 @@ class ViewDatabase:
                     ),
                     key=repr,
                 )
-        return found
+        return position, found
 
     def index_texts(self, cursor: Cursor, texts: Sequence[tuple[int, str]]) -> None:
         """What search finds each claim by (its wording, quotes, sources),

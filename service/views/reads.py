@@ -128,11 +128,14 @@ class ClaimSlice:
 
 
 class Views:
-    def __init__(self, ledger: ClaimsLedger, *, batch: int = BATCH) -> None:
-        """``batch``: events the projector applies per transaction."""
+    def __init__(
+        self, ledger: ClaimsLedger, *, batch: int = BATCH, variant: str = ""
+    ) -> None:
+        """``batch``: events the projector applies per transaction;
+        ``variant``: a second set of tables (see ViewDatabase)."""
         self._ledger = ledger
         self._batch = batch
-        self._db = ViewDatabase(ledger.recorder, ledger.factory)
+        self._db = ViewDatabase(ledger.recorder, ledger.factory, variant)
         self._db.create()
         self._codec = StateCodec(ledger.mapper)
         self.directory = SourceDirectory(self._codec)
