@@ -1,8 +1,8 @@
 """The audit tree following the log while the service runs: it adds what
-the log gained, and signs a checkpoint of it at most ``interval`` seconds
-after the first event no checkpoint covers yet, on a task of its own, so a
-long first catch-up (a store the tree has never seen) delays no write and
-no read."""
+the log gained and signs a checkpoint of it, at most one per ``interval``
+seconds and never later than that after an event it covers, on a task of
+its own, so a long first catch-up (a store the tree has never seen) delays
+no write and no read."""
 
 from __future__ import annotations
 
@@ -44,36 +44,36 @@ class AuditFollower:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        uncovered_since: float | None = None
+        """Add what the log gained; sign when the tree holds events no
+        checkpoint covers, at once unless a checkpoint was signed less than
+        ``interval`` ago (then when it is that old): one checkpoint per
+        interval at most, and none later than an interval after the events
+        it is the first to cover."""
+        signed_at = -float("inf")
         warned = False
         while True:
+            wait = self._interval
             try:
                 head = await asyncio.to_thread(self.tree.catch_up)
                 covered = self.latest.size if self.latest else 0
                 if head.size > covered:
-                    now = time.monotonic()
-                    uncovered_since = uncovered_since or now
-                    if now - uncovered_since >= self._interval or covered == 0:
+                    since = time.monotonic() - signed_at
+                    if since >= self._interval:
                         self.latest = await asyncio.to_thread(
                             self.tree.sign,
                             self.signer,
                             self.origin,
                             datetime.now(UTC),
                         )
-                        uncovered_since = None
+                        signed_at = time.monotonic()
                         continue
-                    wait = self._interval - (now - uncovered_since)
-                else:
-                    uncovered_since = None
-                    wait = self._interval
+                    wait = self._interval - since
             except NoteError as refused:  # configuration: said once
                 if not warned:
                     LOG.error("no checkpoint signed: %s", refused)
                     warned = True
-                wait = self._interval
             except Exception:
                 LOG.exception("the audit tree could not follow the log; retrying")
-                wait = self._interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._rung.wait(), timeout=wait)
             self._rung.clear()
