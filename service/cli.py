@@ -22,6 +22,7 @@ from service import settings as settings_module
 from service.api.request_ids import configure_logging
 
 if TYPE_CHECKING:
+    from service.application import ClaimsLedger
     from service.audit.notes import Signer, Verifier
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
@@ -354,7 +355,6 @@ def _verify(args: argparse.Namespace) -> int:
     from eventsourcing.persistence import PersistenceError
     from tqdm import tqdm
 
-    from service.application import ClaimsLedger
     from service.audit.keys import load_or_create
     from service.audit.notes import NoteError, Verifier
     from service.audit.tree import AuditTree
@@ -372,7 +372,9 @@ def _verify(args: argparse.Namespace) -> int:
     except (NoteError, OSError) as error:
         print(f"claims-ledger verify: {error}", file=sys.stderr)  # noqa: T201
         return 2
-    ledger = ClaimsLedger(env=_reader_env(settings))
+    ledger = _open_to_read(settings)
+    if ledger is None:
+        return 1
     database = ViewDatabase(ledger.recorder, ledger.factory)
     try:
         total = ledger.recorder.max_notification_id() or 0
@@ -416,13 +418,14 @@ def _verify(args: argparse.Namespace) -> int:
 def _export_log(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from service.application import ClaimsLedger
     from service.audit.archive import export_lines
     from service.views.database import ViewDatabase
 
     settings = _settings(args, load_seeds=False)
     wanted = [*(args.claims or ()), *(args.sources or ())]
-    ledger = ClaimsLedger(env=_reader_env(settings))
+    ledger = _open_to_read(settings)
+    if ledger is None:
+        return 1
     database = ViewDatabase(ledger.recorder, ledger.factory)
     try:
         total = ledger.recorder.max_notification_id() or 0
@@ -455,6 +458,14 @@ def _import_log(args: argparse.Namespace) -> int:
     from service.views.reads import Views
 
     settings = _settings(args, load_seeds=False)
+    total = None
+    if str(args.file) != "-":  # the lines to come, for an ETA
+        try:
+            with args.file.open("rb") as counted:
+                total = sum(1 for _ in counted)
+        except OSError as error:
+            print(f"claims-ledger import: {error}", file=sys.stderr)  # noqa: T201
+            return 1
     ledger = ClaimsLedger(env=settings.ledger_env())
     try:
         with (
@@ -463,7 +474,7 @@ def _import_log(args: argparse.Namespace) -> int:
                 if str(args.file) == "-"
                 else args.file.open()
             ) as lines,
-            tqdm(unit="ev", disable=None, desc="events") as bar,
+            tqdm(total=total, unit="ev", disable=None, desc="events") as bar,
         ):
             imported = import_lines(ledger.recorder, lines, bar.update)
         views = Views(ledger)
@@ -533,6 +544,29 @@ def _reader_gone(fd: int) -> bool:
     return any(events & gone for _, events in poller.poll(0))
 
 
+def _cannot_read(settings: settings_module.Settings, error: Exception) -> None:
+    why = (str(error).strip() or type(error).__name__).splitlines()[0]
+    if not settings.database_url and not Path(settings.db_path).exists():
+        why = "no such file"
+    print(  # noqa: T201
+        f"claims-ledger: cannot read the log in {settings.describe_store()}: {why}",
+        file=sys.stderr,
+    )
+
+
+def _open_to_read(settings: settings_module.Settings) -> ClaimsLedger | None:
+    """The store, opened read-only; None (and why, on stderr) if it cannot be."""
+    from service.application import ClaimsLedger
+
+    try:
+        ledger = ClaimsLedger(env=_reader_env(settings))
+        ledger.recorder.max_notification_id()
+    except Exception as error:
+        _cannot_read(settings, error)
+        return None
+    return ledger
+
+
 def _reader_env(settings: settings_module.Settings) -> dict[str, str]:
     """The store's configuration for a reader: no tables created, and a SQLite
     file opened read-only (so a missing one is an error, not a new file)."""
@@ -574,14 +608,7 @@ def _events(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             return 0
         except Exception as error:
-            why = (str(error).strip() or type(error).__name__).splitlines()[0]
-            if not settings.database_url and not Path(settings.db_path).exists():
-                why = "no such file"
-            print(  # noqa: T201
-                f"claims-ledger: cannot read the log in "
-                f"{settings.describe_store()}: {why}",
-                file=sys.stderr,
-            )
+            _cannot_read(settings, error)
             return 1
         try:
             with (

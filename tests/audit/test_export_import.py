@@ -27,6 +27,7 @@ from tests.conftest import Store, postgres_schema, write_corpus
 from tests.fakes import READER_KEY
 
 SEED_CLAIM = "quds-force-approved-attack-at-beirut-meeting"
+VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
 
 
 def cli(store: Store, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -178,3 +179,17 @@ def test_one_claim_s_history_downloads_for_a_reader_key(
     assert [line["streamversion"] for line in mine] == list(range(1, len(mine) + 1))
     bad = client.get("/audit/export?claim=nonsense", headers=reader)
     assert bad.status_code == 400
+
+
+def test_a_store_that_is_not_there_is_said_so_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    missing = Store.sqlite(tmp_path / "not-there.sqlite")
+    for command in (["export"], ["verify", "--key", VKEY]):
+        done = cli(missing, *command)
+        assert done.returncode == 1, command
+        assert "cannot read the log" in done.stderr
+        assert "no such file" in done.stderr
+    gone = cli(missing, "import", str(tmp_path / "no-such.ndjson"))
+    assert gone.returncode == 1
+    assert not (tmp_path / "not-there.sqlite").exists()
