@@ -99,7 +99,7 @@ def assemble(
         writes,
         reads,
         audit,
-        Proofs(views.database, tree),
+        Proofs(views.database, tree, audit.signer.verifier, audit.origin),
         listener,
         seeded,
     )

@@ -9,8 +9,10 @@ import contextlib
 import logging
 import os
 import select
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -374,7 +376,7 @@ def _verify(args: argparse.Namespace) -> int:
         return 2
     ledger = _open_to_read(settings)
     if ledger is None:
-        return 1
+        return 2  # 1 is for what verify finds
     database = ViewDatabase(ledger.recorder, ledger.factory)
     try:
         total = ledger.recorder.max_notification_id() or 0
@@ -405,6 +407,12 @@ def _verify(args: argparse.Namespace) -> int:
         f"{report.leaves} matched the tree's leaves; {report.checkpoints} "
         "signed checkpoints recomputed"
     )
+    if report.ok:
+        print(  # noqa: T201
+            f"the largest signed checkpoint covers {report.covered} of the "
+            f"{report.events} events; events after it are vouched for by the "
+            "tree's leaves only, until the next checkpoint"
+        )
     if report.events > report.leaves and report.ok:
         print(  # noqa: T201
             f"{report.events - report.leaves} events recorded after the tree's "
@@ -443,6 +451,9 @@ def _export_log(args: argparse.Namespace) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+    except OSError as error:  # --out where nothing can be written
+        print(f"claims-ledger export: {error}", file=sys.stderr)  # noqa: T201
+        return 1
     finally:
         database.close()
         ledger.close()
@@ -450,6 +461,34 @@ def _export_log(args: argparse.Namespace) -> int:
 
 
 def _import_log(args: argparse.Namespace) -> int:
+    settings = _settings(args, load_seeds=False)
+    with contextlib.ExitStack() as stack:
+        path: Path = args.file
+        if str(path) == "-":  # read twice (checked, then written): spooled
+            spool = stack.enter_context(tempfile.NamedTemporaryFile("w+"))
+            shutil.copyfileobj(sys.stdin, spool)
+            spool.flush()
+            path = Path(spool.name)
+        try:
+            with path.open("rb") as counted:  # the lines to come, for an ETA
+                total = sum(1 for _ in counted)
+        except OSError as error:
+            print(f"claims-ledger import: {error}", file=sys.stderr)  # noqa: T201
+            return 1
+
+        def lines() -> Iterator[str]:
+            with path.open() as opened:
+                yield from opened
+
+        return _import_into(settings, lines, total)
+    return 1  # not reached: the block returns
+
+
+def _import_into(
+    settings: settings_module.Settings,
+    lines: Callable[[], Iterator[str]],
+    total: int,
+) -> int:
     from tqdm import tqdm
 
     from service.application import ClaimsLedger
@@ -457,25 +496,9 @@ def _import_log(args: argparse.Namespace) -> int:
     from service.audit.tree import AuditTree
     from service.views.reads import Views
 
-    settings = _settings(args, load_seeds=False)
-    total = None
-    if str(args.file) != "-":  # the lines to come, for an ETA
-        try:
-            with args.file.open("rb") as counted:
-                total = sum(1 for _ in counted)
-        except OSError as error:
-            print(f"claims-ledger import: {error}", file=sys.stderr)  # noqa: T201
-            return 1
     ledger = ClaimsLedger(env=settings.ledger_env())
     try:
-        with (
-            (
-                contextlib.nullcontext(sys.stdin)
-                if str(args.file) == "-"
-                else args.file.open()
-            ) as lines,
-            tqdm(total=total, unit="ev", disable=None, desc="events") as bar,
-        ):
+        with tqdm(total=total, unit="ev", disable=None, desc="events") as bar:
             imported = import_lines(ledger.recorder, lines, bar.update)
         views = Views(ledger)
         with tqdm(total=imported.events, unit="ev", disable=None, desc="views") as bar:

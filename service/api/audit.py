@@ -101,7 +101,7 @@ class ConsistencyProofNode:
 
 async def latest_checkpoint(info: Info) -> Checkpoint | None:
     audit = info.context.services.audit
-    signed = await info.context.read(audit.tree.latest_checkpoint, units=1)
+    signed = await info.context.read(audit.latest_signed, units=1)
     return Checkpoint.of(signed, audit.origin) if signed else None
 
 

@@ -34,7 +34,7 @@ async def key(request: Request) -> Response:
 
 async def checkpoint(request: Request) -> Response:
     services: Services = request.state.services
-    latest = await run_in_threadpool(services.audit.tree.latest_checkpoint)
+    latest = await run_in_threadpool(services.audit.latest_signed)
     if latest is None:
         return PlainTextResponse(
             "no checkpoint is signed yet\n",

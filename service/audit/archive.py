@@ -13,6 +13,7 @@ audit tree: its place in the log, counted from 0)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -48,28 +49,41 @@ class ArchiveError(ValueError):
 
 
 def archived(event: StoredEvent, leaf_index: int) -> str:
-    """One line: the event as a CloudEvent, with no newline inside."""
-    state: dict[str, Any] = json.loads(event.state)
+    """One line: the event as a CloudEvent, with no newline inside. A state
+    that is not JSON (damaged) goes as ``data_base64``, byte for byte."""
+    try:
+        state: Any = json.loads(event.state)
+        json.dumps(state, ensure_ascii=False).encode()  # well-formed Unicode
+    except (ValueError, UnicodeError, RecursionError):
+        state = event.state
     name = _NAMES.get(event.type, event.type)
     attributes: dict[str, Any] = {
         "id": f"{event.stream}/{event.version}",
         "source": SOURCE,
         "type": TYPE_PREFIX + name,
         "subject": f"{_SUBJECTS.get(name.split('.')[0], 'streams')}/{event.stream}",
-        "datacontenttype": "application/json",
+        "datacontenttype": "application/octet-stream"
+        if isinstance(state, bytes)
+        else "application/json",
         "position": event.position,
         "streamversion": event.version,
         "storedtype": event.type,
         "leafindex": leaf_index,
     }
+    if isinstance(state, dict):
+        _metadata(state, attributes)
+    return _FORMAT.write(CloudEvent(attributes, state)).decode()
+
+
+def _metadata(state: dict[str, Any], attributes: dict[str, Any]) -> None:
     recorded = state.get("timestamp")
     if isinstance(recorded, dict) and isinstance(recorded.get("_data_"), str):
-        attributes["time"] = datetime.fromisoformat(recorded["_data_"])
+        with contextlib.suppress(ValueError):  # damaged: the data says what
+            attributes["time"] = datetime.fromisoformat(recorded["_data_"])
     if isinstance(state.get("actor"), str):
         attributes["actor"] = state["actor"]
     if isinstance(state.get("idempotency_key"), str):
         attributes["idempotencykey"] = state["idempotency_key"]
-    return _FORMAT.write(CloudEvent(attributes, state)).decode()
 
 
 def export_lines(
@@ -101,40 +115,66 @@ class Imported:
     last_position: int
 
 
-def parse_line(line: str, number: int) -> LibraryEvent:
-    """An archived line as the stored event to write back."""
+def parse_line(line: str, number: int) -> tuple[int, LibraryEvent]:
+    """An archived line: its leaf index, and the stored event to write back."""
     try:
         event = _FORMAT.read(CloudEvent, line.encode())
         attributes = event.get_attributes()
+        leaf_index = int(attributes["leafindex"])
         stream, version = str(attributes["id"]).split("/")
         data = event.get_data()
-        return LibraryEvent(
+        state = (
+            data
+            if isinstance(data, bytes)
+            else json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        )
+        return leaf_index, LibraryEvent(
             originator_id=UUID(stream),
             originator_version=int(version),
             topic=str(attributes["storedtype"]),
-            state=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+            state=state,
         )
     except (KeyError, ValueError, TypeError, BaseCloudEventException) as error:
         msg = f"line {number}: not an archived event ({error})"
         raise ArchiveError(msg) from None
 
 
-def import_lines(
-    recorder: ApplicationRecorder,
-    lines: Iterable[str],
-    progress: Callable[[int], object] | None = None,
-) -> Imported:
-    """Write archived events into an empty store, in their order, a chunk
-    per transaction."""
-    if recorder.max_notification_id():
-        msg = "the store is not empty: import into a new one"
-        raise ArchiveError(msg)
-    batch: list[LibraryEvent] = []
-    count, last = 0, 0
+def _parsed(lines: Iterable[str]) -> Iterator[LibraryEvent]:
+    """The file's events, each line checked, and its leaf index the next
+    one: a whole log, from its first event, none missing."""
+    expected = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        batch.append(parse_line(line, number))
+        leaf_index, event = parse_line(line, number)
+        if leaf_index != expected:
+            msg = (
+                f"line {number}: leaf {leaf_index} where leaf {expected} was "
+                "due: import takes a whole exported log (not one claim's or "
+                "source's events, nor a file with lines missing)"
+            )
+            raise ArchiveError(msg)
+        expected += 1
+        yield event
+
+
+def import_lines(
+    recorder: ApplicationRecorder,
+    lines: Callable[[], Iterable[str]],
+    progress: Callable[[int], object] | None = None,
+) -> Imported:
+    """Write archived events into an empty store, in their order, a chunk
+    per transaction; ``lines`` gives the file's lines, twice: the whole file
+    is checked before anything is written."""
+    if recorder.max_notification_id():
+        msg = "the store is not empty: import into a new one"
+        raise ArchiveError(msg)
+    for _ in _parsed(lines()):
+        pass
+    batch: list[LibraryEvent] = []
+    count, last = 0, 0
+    for event in _parsed(lines()):
+        batch.append(event)
         if len(batch) == CHUNK:
             last = _write(recorder, batch) or last
             count += len(batch)

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 
 from service.audit.notes import NoteError, Signer
-from service.audit.tree import AuditTree, SignedCheckpoint
+from service.audit.tree import AuditTree, SignedCheckpoint, TreeDamagedError
 
 LOG = logging.getLogger("claims_ledger.audit")
 
@@ -34,8 +34,12 @@ class AuditFollower:
         """The log may have grown."""
         self._rung.set()
 
+    def latest_signed(self) -> SignedCheckpoint | None:
+        """The latest checkpoint this instance's key signed. Blocking."""
+        return self.tree.latest_checkpoint(self.signer.verifier, self.origin)
+
     async def start(self) -> None:
-        self.latest = await asyncio.to_thread(self.tree.latest_checkpoint)
+        self.latest = await asyncio.to_thread(self.latest_signed)
         self._task = asyncio.create_task(self._run(), name="claims-ledger-audit")
 
     async def stop(self) -> None:
@@ -68,7 +72,7 @@ class AuditFollower:
                         signed_at = time.monotonic()
                         continue
                     wait = self._interval - since
-            except NoteError as refused:  # configuration: said once
+            except (NoteError, TreeDamagedError) as refused:  # said once
                 if not warned:
                     LOG.error("no checkpoint signed: %s", refused)
                     warned = True

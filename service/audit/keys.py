@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 from service.audit.notes import NoteError, Signer
@@ -38,18 +39,30 @@ def load_or_create(path: Path | None, name: str) -> Signer:
 
 
 def _create(path: Path, name: str) -> Signer:
+    """A new key, written whole to a file of its own, then linked into place
+    (which fails if an instance starting beside us linked its own first: we
+    then use that one), so nobody ever reads a key half-written."""
     signer = Signer.generate(name)
     try:
-        # exclusive: an instance starting beside us may have just made one
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return Signer.parse(path.read_text())
+        descriptor, written = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".new"
+        )
     except OSError as error:
         msg = f"audit key {path}: {error.strerror}"
         raise AuditKeyError(msg) from None
-    with os.fdopen(descriptor, "w") as out:
-        out.write(f"{signer}\n")
-        out.flush()
-        os.fsync(out.fileno())
+    try:
+        with os.fdopen(descriptor, "w") as out:  # mkstemp makes it 0600
+            out.write(f"{signer}\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(written, path)
+        except FileExistsError:
+            return load_or_create(path, name)
+        except OSError as error:
+            msg = f"audit key {path}: {error.strerror}"
+            raise AuditKeyError(msg) from None
+    finally:
+        os.unlink(written)
     LOG.info("made the audit signing key %s; its public key: %s", path, signer.verifier)
     return signer

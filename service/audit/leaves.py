@@ -12,12 +12,18 @@ form for the strings, integers, booleans and nulls an event holds):
 - ``event``: the stored event's state, as stored: every field, with its
   metadata (``timestamp``, the recorded time; ``actor``; ``idempotency_key``).
 
+A state that is not JSON of well-formed Unicode (which this service never
+stores, but an intruder might) has ``stored`` instead of ``event``: its
+bytes, base64. So every row has a leaf, and a damaged one is told apart from
+the event that was there.
+
 The log position is not in the leaf: a leaf's index in the tree is its
 place in the log, so a log replayed elsewhere (whose positions may be
 numbered differently) has the same leaves and the same roots."""
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -57,16 +63,16 @@ def canonical(value: Any) -> bytes:
 
 
 def leaf_of(event: StoredEvent) -> bytes:
-    """The leaf's bytes (an event whose state is not JSON cannot be stored
-    by this service's mapper; it raises ``ValueError``)."""
-    return canonical(
-        {
-            "stream": str(event.stream),
-            "version": event.version,
-            "type": event.type,
-            "event": json.loads(event.state),
-        }
-    )
+    """The leaf's bytes, whatever the stored state holds."""
+    fields: dict[str, Any] = {
+        "stream": str(event.stream),
+        "version": event.version,
+        "type": event.type,
+    }
+    try:
+        return canonical({**fields, "event": json.loads(event.state)})
+    except (ValueError, UnicodeError, RecursionError):
+        return canonical({**fields, "stored": base64.b64encode(event.state).decode()})
 
 
 def hash_of(event: StoredEvent) -> bytes:

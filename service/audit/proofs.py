@@ -14,6 +14,7 @@ from service.audit.merkle import (
     inclusion_proof,
     leaf_hash,
 )
+from service.audit.notes import Verifier
 from service.audit.tree import AuditTree
 from service.domain.errors import InvalidInputError, NotFoundError
 from service.views.database import ViewDatabase
@@ -44,16 +45,21 @@ class ConsistencyProof:
 
 
 class Proofs:
-    def __init__(self, database: ViewDatabase, tree: AuditTree) -> None:
+    def __init__(
+        self, database: ViewDatabase, tree: AuditTree, verifier: Verifier, origin: str
+    ) -> None:
+        """``verifier``, ``origin``: whose checkpoints a proof defaults to."""
         self._db = database
         self._tree = tree
+        self._verifier = verifier
+        self._origin = origin
 
     def _size(self, size: int | None, field: str) -> int:
         """The tree size asked for: by default the latest signed checkpoint's
         (the tree's own size before the first one)."""
         head = self._tree.head().size
         if size is None:
-            latest = self._tree.latest_checkpoint()
+            latest = self._tree.latest_checkpoint(self._verifier, self._origin)
             return latest.size if latest is not None else head
         if not 0 <= size <= head:
             raise InvalidInputError(

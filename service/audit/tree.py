@@ -32,7 +32,14 @@ from service.audit.merkle import (
     perfect_ranges,
     split,
 )
-from service.audit.notes import Checkpoint, NoteError, Signer, open_checkpoint
+from service.audit.notes import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    open_checkpoint,
+)
+from service.domain.errors import DomainError
 from service.views.database import Cursor, ViewDatabase, stamp
 
 LOG = logging.getLogger("claims_ledger.audit")
@@ -93,22 +100,27 @@ class AuditTree:
         self, limit: int | None = None, progress: Callable[[int], object] | None = None
     ) -> TreeHead:
         """Add every event recorded since the tree's last leaf (at most
-        ``limit``, for tests that stop half-way). Blocking."""
+        ``limit``, for tests that stop half-way). A batch is read and hashed
+        from a snapshot, then written under the tree's lock if nobody added
+        it meanwhile: the store's write lock is held for the writing only.
+        Blocking."""
         added = 0
         while True:
-            with self._db.writing() as cursor:
-                position, size = self._lock(cursor)
-                wanted = BATCH if limit is None else min(BATCH, limit - added)
+            wanted = BATCH if limit is None else min(BATCH, limit - added)
+            with self._reading() as cursor:
+                position, size = self._tracking(cursor)
                 events = cursor.events_after(position, wanted) if wanted else []
                 if not events:
                     return self._head(cursor, size, position)
                 frontier = self._frontier(cursor, size)
-                leaves, nodes = [], []
-                for event in events:
-                    leaf = hash_of(StoredEvent.of(event))
-                    leaves.append((frontier.size, event.id, leaf))
-                    nodes += frontier.append(leaf)
-                size = frontier.size
+            leaves, nodes = [], []
+            for event in events:
+                leaf = hash_of(StoredEvent.of(event))
+                leaves.append((frontier.size, event.id, leaf))
+                nodes += frontier.append(leaf)
+            with self._db.writing() as cursor:
+                if self._lock(cursor) != (position, size):
+                    continue  # another instance added them meanwhile
                 cursor.executemany(
                     "INSERT INTO {audit_leaves} (leaf, position, hash) "
                     "VALUES (?, ?, ?)",
@@ -121,11 +133,18 @@ class AuditTree:
                 cursor.execute(
                     "UPDATE {audit_tracking} SET position = ?, size = ? "
                     "WHERE name = 'tree'",
-                    (events[-1].id, size),
+                    (events[-1].id, frontier.size),
                 )
-                added += len(events)
+            added += len(events)
             if progress is not None:
                 progress(len(events))
+
+    def _tracking(self, cursor: Cursor) -> tuple[int, int]:
+        found = cursor.one(
+            "SELECT position, size FROM {audit_tracking} WHERE name = 'tree'"
+        )
+        assert found is not None  # noqa: S101 - create() inserts it
+        return int(found[0]), int(found[1])
 
     def _lock(self, cursor: Cursor) -> tuple[int, int]:
         """Take the tree for this transaction: its position and size."""
@@ -138,9 +157,7 @@ class AuditTree:
             cursor.execute(
                 "UPDATE {audit_tracking} SET size = size WHERE name = 'tree'"
             )
-            found = cursor.one(
-                "SELECT position, size FROM {audit_tracking} WHERE name = 'tree'"
-            )
+            return self._tracking(cursor)
         assert found is not None  # noqa: S101 - create() inserts it
         return int(found[0]), int(found[1])
 
@@ -179,11 +196,8 @@ class AuditTree:
 
     def head(self) -> TreeHead:
         with self._reading() as cursor:
-            found = cursor.one(
-                "SELECT position, size FROM {audit_tracking} WHERE name = 'tree'"
-            )
-            assert found is not None  # noqa: S101 - create() inserts it
-            return self._head(cursor, int(found[1]), int(found[0]))
+            position, size = self._tracking(cursor)
+            return self._head(cursor, size, position)
 
     def subtree(self, cursor: Cursor) -> Subtree:
         """The tree's subtree roots, read through ``cursor``."""
@@ -219,25 +233,26 @@ class AuditTree:
     def sign(self, signer: Signer, origin: str, now: datetime) -> SignedCheckpoint:
         """A signed checkpoint of the tree as it stands, unless the latest
         one has its size already (then that one). Refuses to sign after a
-        checkpoint another key signed: one log, one key."""
+        checkpoint another key signed (one log, one key), and on a tree whose
+        stored nodes no longer make the latest checkpoint's root (they were
+        altered: a new checkpoint would contradict it)."""
         with self._db.writing() as cursor:
             position, size = self._lock(cursor)
-            latest = cursor.one(
-                "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
-                "ORDER BY size DESC LIMIT 1"
-            )
+            latest = self._latest(cursor, signer.verifier, origin, strict=True)
             if latest is not None:
+                if latest.size == size:
+                    return latest
                 try:
-                    open_checkpoint(str(latest[2]), signer.verifier, origin)
-                except NoteError as refused:
+                    then = self.subtree(cursor)(0, latest.size)
+                except LookupError:
+                    then = b""
+                if then != latest.root:
                     msg = (
-                        "the latest checkpoint was not signed by this key for "
-                        f"this origin ({refused}); give every instance the same "
-                        "audit key and origin"
+                        f"the tree's first {latest.size} leaves no longer make "
+                        "the root of the checkpoint signed for them: its tables "
+                        "were altered; run claims-ledger verify"
                     )
-                    raise NoteError(msg) from None
-                if int(latest[0]) == size:
-                    return _signed(latest)
+                    raise TreeDamagedError(msg)
             root = self._head(cursor, size, position).root
             note = signer.sign(Checkpoint(origin, size, root).text())
             cursor.execute(
@@ -247,28 +262,70 @@ class AuditTree:
             )
             return SignedCheckpoint(size, root, note, now)
 
-    def latest_checkpoint(self) -> SignedCheckpoint | None:
-        with self._reading() as cursor:
-            found = cursor.one(
-                "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
-                "ORDER BY size DESC LIMIT 1"
-            )
-        return _signed(found) if found else None
+    def _latest(
+        self, cursor: Cursor, verifier: Verifier, origin: str, *, strict: bool = False
+    ) -> SignedCheckpoint | None:
+        """The largest checkpoint whose row agrees with its note and whose
+        note this key signed for this origin. A row edited by hand is passed
+        over (verify names it); so is one another key signed, unless
+        ``strict``: then it is refused (one log, one key)."""
+        rows = cursor.all(
+            "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
+            "ORDER BY size DESC LIMIT ?",
+            (LOOK_BACK,),
+        )
+        for row in rows:
+            signed = _signed(row)
+            if signed is None:
+                continue
+            try:
+                open_checkpoint(signed.note, verifier, origin)
+            except NoteError as refused:
+                if strict:
+                    msg = (
+                        f"the latest checkpoint was not signed by this key for "
+                        f"this origin ({refused}); give every instance the same "
+                        "audit key and origin"
+                    )
+                    raise NoteError(msg) from None
+                continue
+            return signed
+        return None
 
-    def checkpoints(self) -> list[SignedCheckpoint]:
+    def latest_checkpoint(
+        self, verifier: Verifier, origin: str
+    ) -> SignedCheckpoint | None:
+        """The latest checkpoint this key signed for this origin."""
+        with self._reading() as cursor:
+            return self._latest(cursor, verifier, origin)
+
+    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+        """Every stored checkpoint row as stored: (size, root, note)."""
         with self._reading() as cursor:
             rows = cursor.all(
-                "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
-                "ORDER BY size"
+                "SELECT size, root, note FROM {audit_checkpoints} ORDER BY size"
             )
-        return [_signed(row) for row in rows]
+        return [(int(size), bytes(root), str(note)) for size, root, note in rows]
 
 
-def _signed(row: Sequence[Any]) -> SignedCheckpoint:
+class TreeDamagedError(DomainError):
+    """The tree's stored nodes contradict a checkpoint signed for them."""
+
+    code = "TREE_DAMAGED"
+
+
+LOOK_BACK = 20
+"""Checkpoint rows looked at, newest first, for one that holds."""
+
+
+def _signed(row: Sequence[Any]) -> SignedCheckpoint | None:
+    """A checkpoint row, if its size and root are those its note says."""
     size, root, note, signed_at = row
-    return SignedCheckpoint(
-        int(size),
-        bytes(root),
-        str(note),
-        datetime.fromisoformat(str(signed_at)).astimezone(UTC),
-    )
+    try:
+        said = Checkpoint.parse(str(note).split("\n\n")[0] + "\n")
+        at = datetime.fromisoformat(str(signed_at)).astimezone(UTC)
+    except (NoteError, ValueError):
+        return None
+    if (said.size, said.root) != (int(size), bytes(root)):
+        return None
+    return SignedCheckpoint(said.size, said.root, str(note), at)

@@ -91,11 +91,12 @@ def test_two_instances_keep_one_tree_and_one_line_of_checkpoints(
             logged = cursor.all("SELECT {position} FROM {events} ORDER BY 1")
         assert [p for (p,) in leaves] == [p for (p,) in logged]
         assert head.size == len(logged)
-        sizes = [c.size for c in tree.checkpoints()]
+        sizes = [size for size, _, _ in tree.checkpoints()]
         assert sizes == sorted(set(sizes))
         assert sizes[-1] == head.size
-        for signed in tree.checkpoints():
-            assert open_checkpoint(signed.note, key, DEFAULT_ORIGIN).root == signed.root
+        for size, root, note in tree.checkpoints():
+            opened = open_checkpoint(note, key, DEFAULT_ORIGIN)
+            assert (opened.size, opened.root) == (size, root)
         report = verify(database, tree, key, DEFAULT_ORIGIN)
         assert report.ok, report.findings
         assert report.checkpoints == len(sizes)

@@ -19,7 +19,7 @@ import pytest
 from service.application import Actor, ClaimsLedger
 from service.application.commands import ProposeClaim
 from service.audit.notes import Signer
-from service.audit.tree import AuditTree
+from service.audit.tree import AuditTree, TreeDamagedError
 from service.audit.verify import Report, verify
 from service.views.database import ViewDatabase
 from service.views.reads import Views
@@ -198,3 +198,69 @@ def test_the_verify_command_exits_1_naming_the_position(
     assert caught.returncode == 1
     assert f"FAILED position {position}: altered" in caught.stderr
     assert "Traceback" not in caught.stderr
+
+
+def test_a_state_that_is_no_longer_json_is_named_not_a_crash(
+    audited: Audited,
+) -> None:
+    for damage in (b"\x00garbage", b'{"a":"\\ud800"}'):
+        position = audited.tree.head().size // 2
+        audited.sql(
+            "UPDATE {events} SET state = ? WHERE {position} = ?", (damage, position)
+        )
+        (finding,) = audited.verify().findings
+        assert finding.position == position
+        assert finding.problem.startswith("altered")
+
+
+def test_a_damaged_event_after_the_tree_still_becomes_a_leaf(
+    audited: Audited, seeded: ClaimsLedger
+) -> None:
+    """The tree commits to whatever the log holds; it never stops on it."""
+    seeded.propose_claim(Actor("editor"), ProposeClaim(text="Recorded later."))
+    last = audited.tree.head().position + 1
+    audited.sql("UPDATE {events} SET state = ? WHERE {position} = ?", (b"\x00", last))
+    head = audited.tree.catch_up()
+    assert head.position == last
+
+
+def test_an_altered_node_of_the_tree_is_named_and_stops_the_signing(
+    audited: Audited, seeded: ClaimsLedger
+) -> None:
+    audited.sql(
+        "UPDATE {audit_nodes} SET hash = ? WHERE level = 3 AND idx = 1",
+        (bytes(32),),
+    )
+    (finding,) = audited.verify().findings
+    assert "stored node at level 3, index 1" in finding.problem
+    # one the signed root rests on (41 leaves: 32, then 8 from leaf 32, then 1)
+    audited.sql(
+        "UPDATE {audit_nodes} SET hash = ? WHERE level = 3 AND idx = 4",
+        (bytes(32),),
+    )
+    seeded.propose_claim(Actor("editor"), ProposeClaim(text="Recorded later."))
+    audited.tree.catch_up()
+    with pytest.raises(TreeDamagedError):
+        audited.tree.sign(audited.signer, ORIGIN, datetime.now(UTC))
+
+
+def test_a_checkpoint_row_edited_by_hand_is_named_and_passed_over(
+    audited: Audited, seeded: ClaimsLedger
+) -> None:
+    (size, _, _), *_ = audited.tree.checkpoints()
+    audited.sql("UPDATE {audit_checkpoints} SET size = 1000000 WHERE size = ?", (size,))
+    findings = audited.verify().findings
+    assert any("says another size or root" in f.problem for f in findings)
+    seeded.propose_claim(Actor("editor"), ProposeClaim(text="Recorded later."))
+    audited.tree.catch_up()
+    signed = audited.tree.sign(audited.signer, ORIGIN, datetime.now(UTC))
+    assert signed.size == size + 1
+    latest = audited.tree.latest_checkpoint(audited.signer.verifier, ORIGIN)
+    assert latest is not None
+    assert latest.size == size + 1
+
+
+def test_a_log_with_no_signed_checkpoint_does_not_verify(audited: Audited) -> None:
+    audited.sql("DELETE FROM {audit_checkpoints}")
+    (finding,) = audited.verify().findings
+    assert "no signed checkpoint" in finding.problem
