@@ -7,11 +7,10 @@ and without the tree following them (writes/s, and the ratio).
 
 ``--db``/``--database-url`` name a store already written (bench/corpus.py
 makes one; use a copy: the audit tree's tables are dropped and built
-afresh). The writes go to a fresh store of the same kind, a claim's stance
-at a time through the ledger's own use case, each its own durable
-transaction, while the views follow in a thread as in the service, and the
-tree too in the second half: with and without, the same writer, the same
-run. Last, how soon a signed checkpoint covers a write: ``--covered``
+afresh). The writes go to a fresh store of the same kind, a stance at a
+time through the ledger's own use case, each its own durable transaction,
+while the views follow in a thread as in the service, and the tree too in
+every other round: with and without, the same writer, the same run. Last, how soon a signed checkpoint covers a write: ``--covered``
 writes over GraphQL to a real server on a fresh store of the same kind
 (checkpoints every ``CLAIMS_CHECKPOINT_INTERVAL``, 1 s by default), each
 followed by asking for its inclusion proof until one is given (every 5 ms):
@@ -114,8 +113,15 @@ def following(step: Callable[[], object]) -> Iterator[None]:
         thread.join()
 
 
+ROUNDS = 8  # with and without the tree, alternating
+CLAIMS = 50  # fresh claims each round, a stance at a time on each in turn
+
+
 def writes(settings: Settings, n: int) -> None:
-    """Writes/s with the views following, then with the views and the tree."""
+    """Writes/s with the views following, and with the views and the tree,
+    in alternating rounds (so neither gets the quieter moments of a shared
+    machine), each round on fresh claims (so neither writes to longer
+    claims than the other)."""
     ledger = ClaimsLedger(env=settings.ledger_env())
     load_seeds(ledger)
     views = Views(ledger)
@@ -123,42 +129,57 @@ def writes(settings: Settings, n: int) -> None:
     tree.create()
     signer = Signer.generate(ORIGIN)
     wsj = source_id_for("wsj")
-    claim = ledger.propose_claim(Actor("bench"), ProposeClaim(text="Bench claim."))
-    version = claim.version
+    per_round = max(n // ROUNDS, CLAIMS)
 
-    def write_n() -> float:
-        nonlocal version
+    def write_round(label: int) -> float:
+        """Seconds for ``per_round`` stances on ``CLAIMS`` new claims."""
+        claims = {}
+        for c in range(CLAIMS):
+            made = ledger.propose_claim(
+                Actor("bench"), ProposeClaim(text=f"Bench claim {label}.{c}.")
+            )
+            claims[made.aggregate_id] = made.version
+        order = list(claims)
         started = time.perf_counter()
-        for i in range(n):
+        for i in range(per_round):
+            claim_id = order[i % CLAIMS]
             result = ledger.record_stance(
                 Actor("bench"),
                 RecordStance(
-                    claim_id=claim.aggregate_id,
-                    expected_version=version,
+                    claim_id=claim_id,
+                    expected_version=claims[claim_id],
                     kind=StanceKind.AFFIRMS,
                     chain=(wsj,),
                     reported=Period.day(date(2023, 10, 26)),
                     quote=f"Bench {i}.",
                 ),
             )
-            version = result.version
-        return n / (time.perf_counter() - started)
+            claims[claim_id] = result.version
+        return time.perf_counter() - started
 
     def tree_step() -> None:
         tree.catch_up()
         tree.sign(signer, ORIGIN, datetime.now(UTC))
 
     tree.catch_up()
+    spent = {False: 0.0, True: 0.0}
     try:
         with following(views.catch_up):
-            without = write_n()
-        with following(views.catch_up), following(tree_step):
-            with_tree = write_n()
+            for r in range(ROUNDS):
+                with_tree = r % 2 == 1
+                if with_tree:
+                    with following(tree_step):
+                        spent[True] += write_round(r)
+                else:
+                    spent[False] += write_round(r)
         tree_step()
+        done = per_round * ROUNDS // 2
+        without, with_tree_rate = done / spent[False], done / spent[True]
         print(
             f"writes, views following:          {without:8.0f}/s  (baseline)\n"
-            f"writes, views and tree following: {with_tree:8.0f}/s  "
-            f"({with_tree / without:.2f}x)"
+            f"writes, views and tree following: {with_tree_rate:8.0f}/s  "
+            f"({with_tree_rate / without:.2f}x); {ROUNDS} alternating rounds of "
+            f"{per_round} stances on {CLAIMS} fresh claims"
         )
     finally:
         views.close()
@@ -213,10 +234,11 @@ def main() -> None:
         return
     print("--- PostgreSQL")
     build_and_verify(Settings(database_url=args.database_url))
-    with scratch_schema(args.database_url, prefix="bench_audit") as url:
+    server = args.database_url.split("?")[0]  # scratch schemas beside the corpus
+    with scratch_schema(server, prefix="bench_audit") as url:
         writes(Settings(database_url=url), args.writes)
     with (
-        scratch_schema(args.database_url, prefix="bench_audit") as url,
+        scratch_schema(server, prefix="bench_audit") as url,
         tempfile.TemporaryDirectory() as scratch,
     ):
         server = Server(
