@@ -10,8 +10,9 @@ makes one; use a copy: the audit tree's tables are dropped and built
 afresh). The writes go to a fresh store of the same kind, a stance at a
 time through the ledger's own use case, each its own durable transaction,
 while the views follow in a thread as in the service, and the tree too in
-every other round: with and without, the same writer, the same run. Last, how soon a signed checkpoint covers a write: ``--covered``
-writes over GraphQL to a real server on a fresh store of the same kind
+every other round: with and without, the same writer, the same run.
+Last, how soon a signed checkpoint covers a write: ``--covered`` writes
+over GraphQL to a real server on a fresh store of the same kind
 (checkpoints every ``CLAIMS_CHECKPOINT_INTERVAL``, 1 s by default), each
 followed by asking for its inclusion proof until one is given (every 5 ms):
 the time from the write's answer to the proof. A progress bar on a terminal
