@@ -465,8 +465,8 @@ def _import_log(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         path: Path = args.file
         if str(path) == "-":  # read twice (checked, then written): spooled
-            spool = stack.enter_context(tempfile.NamedTemporaryFile("w+"))
-            shutil.copyfileobj(sys.stdin, spool)
+            spool = stack.enter_context(tempfile.NamedTemporaryFile("w+b"))
+            shutil.copyfileobj(sys.stdin.buffer, spool)
             spool.flush()
             path = Path(spool.name)
         try:
@@ -477,7 +477,7 @@ def _import_log(args: argparse.Namespace) -> int:
             return 1
 
         def lines() -> Iterator[str]:
-            with path.open() as opened:
+            with path.open(encoding="utf-8") as opened:  # a bad byte: one line
                 yield from opened
 
         return _import_into(settings, lines, total)
@@ -508,7 +508,7 @@ def _import_into(
         with tqdm(total=imported.events, unit="ev", disable=None, desc="tree") as bar:
             head = tree.catch_up(progress=bar.update)
         views.close()
-    except (ArchiveError, OSError) as error:
+    except (ArchiveError, OSError, UnicodeError) as error:
         print(f"claims-ledger import: {error}", file=sys.stderr)  # noqa: T201
         return 1
     finally:

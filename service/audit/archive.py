@@ -143,6 +143,7 @@ def _parsed(lines: Iterable[str]) -> Iterator[LibraryEvent]:
     """The file's events, each line checked, and its leaf index the next
     one: a whole log, from its first event, none missing."""
     expected = 0
+    versions: dict[UUID | str, int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -154,6 +155,14 @@ def _parsed(lines: Iterable[str]) -> Iterator[LibraryEvent]:
                 "source's events, nor a file with lines missing)"
             )
             raise ArchiveError(msg)
+        stream = event.originator_id
+        if event.originator_version != versions.get(stream, 0) + 1:
+            msg = (
+                f"line {number}: version {event.originator_version} of stream "
+                f"{stream} where version {versions.get(stream, 0) + 1} was due"
+            )
+            raise ArchiveError(msg)
+        versions[stream] = event.originator_version
         expected += 1
         yield event
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from datetime import UTC, datetime
 
 from service.audit.notes import NoteError, Signer
@@ -53,15 +52,21 @@ class AuditFollower:
         ``interval`` ago (then when it is that old): one checkpoint per
         interval at most, and none later than an interval after the events
         it is the first to cover."""
-        signed_at = -float("inf")
         warned = False
         while True:
             wait = self._interval
             try:
                 head = await asyncio.to_thread(self.tree.catch_up)
-                covered = self.latest.size if self.latest else 0
-                if head.size > covered:
-                    since = time.monotonic() - signed_at
+                if head.size > (self.latest.size if self.latest else 0):
+                    # the newest, whoever signed it: one interval for all
+                    # instances on the database, not one each
+                    self.latest = await asyncio.to_thread(self.latest_signed)
+                if head.size > (self.latest.size if self.latest else 0):
+                    since = (
+                        (datetime.now(UTC) - self.latest.signed_at).total_seconds()
+                        if self.latest
+                        else self._interval
+                    )
                     if since >= self._interval:
                         self.latest = await asyncio.to_thread(
                             self.tree.sign,
@@ -69,9 +74,8 @@ class AuditFollower:
                             self.origin,
                             datetime.now(UTC),
                         )
-                        signed_at = time.monotonic()
                         continue
-                    wait = self._interval - since
+                    wait = max(self._interval - since, 0.0)
             except (NoteError, TreeDamagedError) as refused:  # said once
                 if not warned:
                     LOG.error("no checkpoint signed: %s", refused)

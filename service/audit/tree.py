@@ -15,12 +15,12 @@ size reads O(log n) rows."""
 
 from __future__ import annotations
 
+import base64
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from service.audit.leaves import StoredEvent, hash_of
 from service.audit.merkle import (
@@ -33,6 +33,7 @@ from service.audit.merkle import (
     split,
 )
 from service.audit.notes import (
+    DASH,
     Checkpoint,
     NoteError,
     Signer,
@@ -139,6 +140,15 @@ class AuditTree:
             if progress is not None:
                 progress(len(events))
 
+    def tracking(self) -> tuple[int, int]:
+        """Where the tree stands, as its tracking row says: the log position
+        of its last leaf, and its size ((0, 0) if the row is gone)."""
+        with self._reading() as cursor:
+            found = cursor.one(
+                "SELECT position, size FROM {audit_tracking} WHERE name = 'tree'"
+            )
+        return (int(found[0]), int(found[1])) if found else (0, 0)
+
     def _tracking(self, cursor: Cursor) -> tuple[int, int]:
         found = cursor.one(
             "SELECT position, size FROM {audit_tracking} WHERE name = 'tree'"
@@ -243,7 +253,11 @@ class AuditTree:
                 if latest.size == size:
                     return latest
                 try:
-                    then = self.subtree(cursor)(0, latest.size)
+                    then = (
+                        self.subtree(cursor)(0, latest.size)
+                        if latest.size
+                        else latest.root
+                    )
                 except LookupError:
                     then = b""
                 if then != latest.root:
@@ -255,9 +269,11 @@ class AuditTree:
                     raise TreeDamagedError(msg)
             root = self._head(cursor, size, position).root
             note = signer.sign(Checkpoint(origin, size, root).text())
+            # a row already at this size was edited by hand (ours would have
+            # been found above): it stays for verify to name
             cursor.execute(
                 "INSERT INTO {audit_checkpoints} (size, root, note, signed_at) "
-                "VALUES (?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
                 (size, root, note, stamp(now)),
             )
             return SignedCheckpoint(size, root, note, now)
@@ -265,32 +281,36 @@ class AuditTree:
     def _latest(
         self, cursor: Cursor, verifier: Verifier, origin: str, *, strict: bool = False
     ) -> SignedCheckpoint | None:
-        """The largest checkpoint whose row agrees with its note and whose
-        note this key signed for this origin. A row edited by hand is passed
-        over (verify names it); so is one another key signed, unless
-        ``strict``: then it is refused (one log, one key)."""
+        """The largest checkpoint this key signed for this origin, its size
+        and root read from its signed note (a row's columns may have been
+        edited; verify names such rows). A row whose note does not open is
+        passed over, unless ``strict`` and it names another key: then it is
+        refused (one log, one key)."""
         rows = cursor.all(
             "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
-            "ORDER BY size DESC LIMIT ?",
-            (LOOK_BACK,),
+            "ORDER BY size DESC"
         )
-        for row in rows:
-            signed = _signed(row)
-            if signed is None:
-                continue
+        best: SignedCheckpoint | None = None
+        for size, _, note, signed_at in rows:
             try:
-                open_checkpoint(signed.note, verifier, origin)
+                said = open_checkpoint(str(note), verifier, origin)
+                at = datetime.fromisoformat(str(signed_at)).astimezone(UTC)
             except NoteError as refused:
-                if strict:
+                if strict and best is None and _names_another_key(str(note), verifier):
                     msg = (
-                        f"the latest checkpoint was not signed by this key for "
-                        f"this origin ({refused}); give every instance the same "
-                        "audit key and origin"
+                        f"the latest checkpoint was signed by another key "
+                        f"({refused}); give every instance the same audit key "
+                        "and origin"
                     )
                     raise NoteError(msg) from None
                 continue
-            return signed
-        return None
+            except ValueError:
+                continue
+            if best is None or said.size > best.size:
+                best = SignedCheckpoint(said.size, said.root, str(note), at)
+            if int(size) == said.size:  # a row as signed: no later one below
+                break
+        return best
 
     def latest_checkpoint(
         self, verifier: Verifier, origin: str
@@ -308,24 +328,25 @@ class AuditTree:
         return [(int(size), bytes(root), str(note)) for size, root, note in rows]
 
 
+def _names_another_key(note: str, verifier: Verifier) -> bool:
+    """Whether a note's signatures are all by keys other than this one (a
+    configuration mistake), rather than by this key and damaged."""
+    _, blank, signatures = note.rpartition("\n\n")
+    lines = [line.split(" ") for line in signatures.splitlines()] if blank else []
+    signed = [parts for parts in lines if len(parts) == 3 and parts[0] == DASH]
+    for _, name, stamp_text in signed:
+        try:
+            if (
+                name == verifier.name
+                and base64.b64decode(stamp_text)[:4] == verifier.id
+            ):
+                return False
+        except ValueError:
+            continue
+    return bool(signed)
+
+
 class TreeDamagedError(DomainError):
     """The tree's stored nodes contradict a checkpoint signed for them."""
 
     code = "TREE_DAMAGED"
-
-
-LOOK_BACK = 20
-"""Checkpoint rows looked at, newest first, for one that holds."""
-
-
-def _signed(row: Sequence[Any]) -> SignedCheckpoint | None:
-    """A checkpoint row, if its size and root are those its note says."""
-    size, root, note, signed_at = row
-    try:
-        said = Checkpoint.parse(str(note).split("\n\n")[0] + "\n")
-        at = datetime.fromisoformat(str(signed_at)).astimezone(UTC)
-    except (NoteError, ValueError):
-        return None
-    if (said.size, said.root) != (int(size), bytes(root)):
-        return None
-    return SignedCheckpoint(said.size, said.root, str(note), at)

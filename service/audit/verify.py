@@ -58,16 +58,12 @@ def verify(
     elsewhere). Stops at the first thing found wrong: everything after it
     would differ too."""
     report = Report()
-    head = tree.head()
-    report.tree_size = head.size
+    head_position, head_size = tree.tracking()
+    report.tree_size = head_size
     pending = _checkpoints(tree, verifier, origin, kept, report)
     report.covered = pending[-1].size if pending else 0
-    if not pending and head.size:
-        report.findings.append(
-            Finding(None, "no signed checkpoint: nothing signed vouches for the tree")
-        )
     frontier = CompactRange()
-    stored = _stored_leaves(database, head.size)
+    stored = _stored_leaves(database, head_size)
     nodes = _StoredNodes(database)
     last = 0
     for index, event in enumerate(_events(database)):
@@ -76,7 +72,7 @@ def verify(
         last = event.position
         if progress is not None:
             progress(1)
-        in_tree = index < head.size
+        in_tree = index < head_size
         if in_tree:
             expected = next(stored, None)
             finding = (
@@ -84,7 +80,7 @@ def verify(
                 if expected is not None
                 else Finding(event.position, "the tree lost this event's leaf")
             )
-        elif event.position <= head.position:
+        elif event.position <= head_position:
             finding = Finding(event.position, "inserted: an event the tree never held")
         else:
             finding = None
@@ -105,6 +101,15 @@ def verify(
         while pending and pending[0].size == index + 1:
             checkpoint = pending.pop(0)
             report.checkpoints += 1
+            if in_tree and (damaged := nodes.flush()) is not None:
+                report.findings.append(
+                    Finding(
+                        event.position,
+                        f"the tree's stored node {damaged} is not what its "
+                        "leaves make: the tree's own tables were altered",
+                    )
+                )
+                return report
             if frontier.root() != checkpoint.root:
                 report.findings.append(
                     Finding(
@@ -117,6 +122,10 @@ def verify(
                 return report
     damaged = nodes.flush()
     missing = next(stored, None)
+    if report.events and not report.covered and not report.findings:
+        report.findings.append(
+            Finding(None, "no signed checkpoint: nothing signed vouches for the log")
+        )
     if damaged is not None:
         report.findings.append(
             Finding(

@@ -264,3 +264,51 @@ def test_a_log_with_no_signed_checkpoint_does_not_verify(audited: Audited) -> No
     audited.sql("DELETE FROM {audit_checkpoints}")
     (finding,) = audited.verify().findings
     assert "no signed checkpoint" in finding.problem
+
+
+def test_rows_of_the_tree_removed_are_named_not_a_crash(audited: Audited) -> None:
+    audited.sql("DELETE FROM {audit_nodes} WHERE level = 5 AND idx = 0")
+    (finding,) = audited.verify().findings
+    assert "stored node at level 5, index 0" in finding.problem
+    # with the tracking row gone too, the log itself is still proven whole
+    # by the signed checkpoint
+    audited.sql("DELETE FROM {audit_tracking}")
+    report = audited.verify()
+    assert report.ok, report.findings
+    assert report.checkpoints == 1
+
+
+def test_a_wiped_tree_and_a_rewritten_event_do_not_verify(audited: Audited) -> None:
+    audited.sql("DELETE FROM {audit_leaves}")
+    audited.sql("DELETE FROM {audit_nodes}")
+    audited.sql("DELETE FROM {audit_checkpoints}")
+    audited.sql("UPDATE {audit_tracking} SET position = 0, size = 0")
+    audited.sql(
+        "UPDATE {events} SET state = ? WHERE {position} = 10",
+        (json.dumps({**audited.state(10), "actor": "x"}).encode(),),
+    )
+    (finding,) = audited.verify().findings
+    assert "no signed checkpoint" in finding.problem
+
+
+def test_signing_reads_the_last_root_from_its_note_not_its_row(
+    audited: Audited, seeded: ClaimsLedger
+) -> None:
+    """Editing the row to match altered nodes does not get them signed."""
+    audited.sql(
+        "UPDATE {audit_nodes} SET hash = ? WHERE level = 3 AND idx = 4", (bytes(32),)
+    )
+    audited.sql("UPDATE {audit_checkpoints} SET root = ?", (bytes(32),))
+    for i in range(25):  # more rows of larger sizes change nothing either
+        audited.sql(
+            "INSERT INTO {audit_checkpoints} (size, root, note, signed_at) "
+            "VALUES (?, ?, ?, ?)",
+            (10_000 + i, bytes(32), "junk\n", "2026-01-01T00:00:00+00:00"),
+        )
+    seeded.propose_claim(Actor("editor"), ProposeClaim(text="Recorded later."))
+    audited.tree.catch_up()
+    with pytest.raises(TreeDamagedError):
+        audited.tree.sign(audited.signer, ORIGIN, datetime.now(UTC))
+    latest = audited.tree.latest_checkpoint(audited.signer.verifier, ORIGIN)
+    assert latest is not None
+    assert latest.size == 41
