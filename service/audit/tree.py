@@ -19,7 +19,7 @@ import base64
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from service.audit.leaves import StoredEvent, hash_of
@@ -101,44 +101,59 @@ class AuditTree:
         self, limit: int | None = None, progress: Callable[[int], object] | None = None
     ) -> TreeHead:
         """Add every event recorded since the tree's last leaf (at most
-        ``limit``, for tests that stop half-way). A batch is read and hashed
-        from a snapshot, then written under the tree's lock if nobody added
-        it meanwhile: the store's write lock is held for the writing only.
-        Blocking."""
+        ``limit``, for tests that stop half-way). Blocking.
+
+        On SQLite a batch is read and hashed from a snapshot, then written
+        if nobody added it meanwhile: the one write lock, which the ledger's
+        writes need too, is held for the writing only. On PostgreSQL the
+        tree's own row is locked first, which holds back only other
+        instances' trees: they wait rather than hash the same batch."""
         added = 0
         while True:
             wanted = BATCH if limit is None else min(BATCH, limit - added)
-            with self._reading() as cursor:
-                position, size = self._tracking(cursor)
-                events = cursor.events_after(position, wanted) if wanted else []
-                if not events:
-                    return self._head(cursor, size, position)
-                frontier = self._frontier(cursor, size)
-            leaves, nodes = [], []
-            for event in events:
-                leaf = hash_of(StoredEvent.of(event))
-                leaves.append((frontier.size, event.id, leaf))
-                nodes += frontier.append(leaf)
-            with self._db.writing() as cursor:
-                if self._lock(cursor) != (position, size):
-                    continue  # another instance added them meanwhile
-                cursor.executemany(
-                    "INSERT INTO {audit_leaves} (leaf, position, hash) "
-                    "VALUES (?, ?, ?)",
-                    leaves,
-                )
-                cursor.executemany(
-                    "INSERT INTO {audit_nodes} (level, idx, hash) VALUES (?, ?, ?)",
-                    nodes,
-                )
-                cursor.execute(
-                    "UPDATE {audit_tracking} SET position = ?, size = ? "
-                    "WHERE name = 'tree'",
-                    (events[-1].id, frontier.size),
-                )
-            added += len(events)
+            if self._db.postgres:
+                with self._db.writing() as cursor:
+                    position, size = self._lock(cursor)
+                    done = self._add(cursor, position, size, wanted)
+            else:
+                with self._reading() as cursor:
+                    position, size = self._tracking(cursor)
+                    done = self._add(cursor, position, size, wanted, write=False)
+                if isinstance(done, _Batch):
+                    with self._db.writing() as cursor:
+                        if self._lock(cursor) != (position, size):
+                            continue  # another process added them meanwhile
+                        done.write(cursor)
+            if isinstance(done, TreeHead):
+                return done
+            added += done.events
             if progress is not None:
-                progress(len(events))
+                progress(done.events)
+
+    def _add(
+        self,
+        cursor: Cursor,
+        position: int,
+        size: int,
+        wanted: int,
+        *,
+        write: bool = True,
+    ) -> _Batch | TreeHead:
+        """The next batch after ``position``, hashed (and written, if
+        ``write``), or the tree's head when there is none."""
+        events = cursor.events_after(position, wanted) if wanted else []
+        if not events:
+            return self._head(cursor, size, position)
+        frontier = self._frontier(cursor, size)
+        batch = _Batch(len(events), events[-1].id, 0)
+        for event in events:
+            leaf = hash_of(StoredEvent.of(event))
+            batch.leaves.append((frontier.size, event.id, leaf))
+            batch.nodes += frontier.append(leaf)
+        batch.size = frontier.size
+        if write:
+            batch.write(cursor)
+        return batch
 
     def tracking(self) -> tuple[int, int]:
         """Where the tree stands, as its tracking row says: the log position
@@ -344,6 +359,32 @@ def _names_another_key(note: str, verifier: Verifier) -> bool:
         except ValueError:
             continue
     return bool(signed)
+
+
+@dataclass
+class _Batch:
+    """Leaves and nodes hashed from a batch of events, to write together with
+    the position and size they bring the tree to."""
+
+    events: int
+    position: int
+    size: int
+    leaves: list[tuple[int, int, bytes]] = field(default_factory=list)
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
+
+    def write(self, cursor: Cursor) -> None:
+        cursor.executemany(
+            "INSERT INTO {audit_leaves} (leaf, position, hash) VALUES (?, ?, ?)",
+            self.leaves,
+        )
+        cursor.executemany(
+            "INSERT INTO {audit_nodes} (level, idx, hash) VALUES (?, ?, ?)",
+            self.nodes,
+        )
+        cursor.execute(
+            "UPDATE {audit_tracking} SET position = ?, size = ? WHERE name = 'tree'",
+            (self.position, self.size),
+        )
 
 
 class TreeDamagedError(DomainError):
