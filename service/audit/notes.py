@@ -44,6 +44,19 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _key_text(text: str, kind: str) -> tuple[str, bytes, bytes]:
+    """``name+id+base64(0x01 || key)``: the name, the id it claims, the key."""
+    try:
+        name, hex_id, encoded = text.split("+", 2)
+        raw = base64.b64decode(encoded, validate=True)
+        given = bytes.fromhex(hex_id)
+    except (ValueError, binascii.Error):
+        raise NoteError(f"not a {kind} key") from None
+    if len(raw) != 33 or raw[:1] != ED25519:
+        raise NoteError(f"not an Ed25519 {kind} key")
+    return _check_name(name), given, raw[1:]
+
+
 @dataclass(frozen=True)
 class Verifier:
     name: str
@@ -64,15 +77,8 @@ class Verifier:
     @classmethod
     def parse(cls, text: str) -> Verifier:
         """A verifier key as written (``name+id+key``); its id must match."""
-        try:
-            name, hex_id, encoded = text.strip().split("+", 2)
-            raw = base64.b64decode(encoded, validate=True)
-            given = bytes.fromhex(hex_id)
-        except (ValueError, binascii.Error):
-            raise NoteError("not a verifier key") from None
-        if len(raw) != 33 or raw[:1] != ED25519:
-            raise NoteError("not an Ed25519 verifier key")
-        verifier = cls(_check_name(name), Ed25519PublicKey.from_public_bytes(raw[1:]))
+        name, given, key = _key_text(text.strip(), "verifier")
+        verifier = cls(name, Ed25519PublicKey.from_public_bytes(key))
         if verifier.id != given:
             raise NoteError("the verifier key's id does not match its key")
         return verifier
@@ -92,15 +98,8 @@ class Signer:
         """A signing key as written (``PRIVATE+KEY+name+id+seed``)."""
         if not text.startswith(PRIVATE):
             raise NoteError("not a signing key")
-        try:
-            name, hex_id, encoded = text.strip().removeprefix(PRIVATE).split("+", 2)
-            raw = base64.b64decode(encoded, validate=True)
-            given = bytes.fromhex(hex_id)
-        except (ValueError, binascii.Error):
-            raise NoteError("not a signing key") from None
-        if len(raw) != 33 or raw[:1] != ED25519:
-            raise NoteError("not an Ed25519 signing key")
-        signer = cls(_check_name(name), Ed25519PrivateKey.from_private_bytes(raw[1:]))
+        name, given, key = _key_text(text.strip().removeprefix(PRIVATE), "signing")
+        signer = cls(name, Ed25519PrivateKey.from_private_bytes(key))
         if signer.verifier.id != given:
             raise NoteError("the signing key's id does not match its key")
         return signer

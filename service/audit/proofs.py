@@ -57,7 +57,7 @@ class Proofs:
     def _size(self, size: int | None, field: str) -> int:
         """The tree size asked for: by default the latest signed checkpoint's
         (the tree's own size before the first one)."""
-        head = self._tree.head().size
+        _, head = self._tree.tracking()
         if size is None:
             latest = self._tree.latest_checkpoint(self._verifier, self._origin)
             return latest.size if latest is not None else head

@@ -40,6 +40,7 @@ from service.audit.notes import (
     Verifier,
     open_checkpoint,
 )
+from service.cursors import LARGEST
 from service.domain.errors import DomainError
 from service.views.database import Cursor, ViewDatabase, stamp
 
@@ -301,12 +302,8 @@ class AuditTree:
         edited; verify names such rows). A row whose note does not open is
         passed over, unless ``strict`` and it names another key: then it is
         refused (one log, one key)."""
-        rows = cursor.all(
-            "SELECT size, root, note, signed_at FROM {audit_checkpoints} "
-            "ORDER BY size DESC"
-        )
         best: SignedCheckpoint | None = None
-        for size, _, note, signed_at in rows:
+        for size, note, signed_at in self._newest_first(cursor):
             try:
                 said = open_checkpoint(str(note), verifier, origin)
                 at = datetime.fromisoformat(str(signed_at)).astimezone(UTC)
@@ -326,6 +323,23 @@ class AuditTree:
             if int(size) == said.size:  # a row as signed: no later one below
                 break
         return best
+
+    def _newest_first(self, cursor: Cursor) -> Iterator[tuple[int, str, str]]:
+        """Checkpoint rows by size, largest first, a page at a time: the
+        newest is nearly always the one wanted, and the table grows by one
+        row a second."""
+        below = LARGEST  # above any size a tree can reach
+        while True:
+            rows = cursor.all(
+                "SELECT size, note, signed_at FROM {audit_checkpoints} "
+                "WHERE size < ? ORDER BY size DESC LIMIT ?",
+                (below, PAGE),
+            )
+            for size, note, signed_at in rows:
+                yield int(size), str(note), str(signed_at)
+            if len(rows) < PAGE:
+                return
+            below = int(rows[-1][0])
 
     def latest_checkpoint(
         self, verifier: Verifier, origin: str
@@ -385,6 +399,10 @@ class _Batch:
             "UPDATE {audit_tracking} SET position = ?, size = ? WHERE name = 'tree'",
             (self.position, self.size),
         )
+
+
+PAGE = 20
+"""Checkpoint rows read at a time when looking for the newest that holds."""
 
 
 class TreeDamagedError(DomainError):
